@@ -1,0 +1,26 @@
+//! Process start: logging, configuration and the EKS client, once; then the runtime loop.
+
+use aws_config::BehaviorVersion;
+use eks_nodegroup_updater::eks::Eks;
+use eks_nodegroup_updater::{Config, Updater};
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::Value;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    // JSON lines when the function's LoggingConfig says so (AWS_LAMBDA_LOG_FORMAT=JSON).
+    lambda_runtime::tracing::init_default_subscriber();
+
+    let config = Config::from_env();
+    let sdk_config = aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(config.limits.timeout_config())
+        .load()
+        .await;
+    let updater = Updater::new(Eks::new(aws_sdk_eks::Client::new(&sdk_config)), config);
+
+    let updater = &updater;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        updater.handle(event).await
+    }))
+    .await
+}
