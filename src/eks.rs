@@ -356,9 +356,81 @@ const ACCESS_CODES: &[&str] = &[
     "NotAuthorizedException",
 ];
 
+/// What a modeled EKS error means for the caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Modeled {
+    NotFound,
+    InUse,
+    /// EKS refused the request as given (`InvalidParameterException`,
+    /// `InvalidRequestException`, `ClientException`).
+    Rejected,
+    /// EKS failed on its side (`ServerException`, `ServiceUnavailableException`).
+    Server,
+    /// Not one of the operation's modeled errors (throttling, access denied, ...): the
+    /// error code and HTTP status decide.
+    Unmodeled,
+}
+
+/// The modeled errors of one EKS operation, matched by variant (the SDK's error enums are
+/// `#[non_exhaustive]`, hence the `_` arm).
+pub trait ModeledError {
+    /// The meaning of the error, its code (the variant's name for modeled errors, which
+    /// holds even where the metadata lacks it) and the service's own message.
+    fn modeled(&self) -> (Modeled, Option<&str>, Option<&str>);
+}
+
+macro_rules! modeled_errors {
+    ($($error:ty { $($variant:ident => $meaning:ident),+ $(,)? })+) => {$(
+        impl ModeledError for $error {
+            fn modeled(&self) -> (Modeled, Option<&str>, Option<&str>) {
+                match self {
+                    $(Self::$variant(e) => (Modeled::$meaning, Some(stringify!($variant)), e.message()),)+
+                    _ => (Modeled::Unmodeled, self.code(), ProvideErrorMetadata::message(self)),
+                }
+            }
+        }
+    )+};
+}
+
+modeled_errors! {
+    aws_sdk_eks::operation::describe_nodegroup::DescribeNodegroupError {
+        ResourceNotFoundException => NotFound,
+        InvalidParameterException => Rejected,
+        ClientException => Rejected,
+        ServerException => Server,
+        ServiceUnavailableException => Server,
+    }
+    aws_sdk_eks::operation::describe_cluster::DescribeClusterError {
+        ResourceNotFoundException => NotFound,
+        ClientException => Rejected,
+        ServerException => Server,
+        ServiceUnavailableException => Server,
+    }
+    aws_sdk_eks::operation::update_nodegroup_version::UpdateNodegroupVersionError {
+        ResourceNotFoundException => NotFound,
+        ResourceInUseException => InUse,
+        InvalidParameterException => Rejected,
+        InvalidRequestException => Rejected,
+        ClientException => Rejected,
+        ServerException => Server,
+    }
+    aws_sdk_eks::operation::list_updates::ListUpdatesError {
+        ResourceNotFoundException => NotFound,
+        InvalidParameterException => Rejected,
+        ClientException => Rejected,
+        ServerException => Server,
+    }
+    aws_sdk_eks::operation::describe_update::DescribeUpdateError {
+        ResourceNotFoundException => NotFound,
+        InvalidParameterException => Rejected,
+        ClientException => Rejected,
+        ServerException => Server,
+    }
+}
+
 /// Names an SDK failure by what a state machine should do about it. The kind of
 /// `SdkError` decides timeouts, connection failures and unreadable answers; for service
-/// errors the modeled error code decides, with the HTTP status for codes we do not know.
+/// errors the modeled variant decides, then the error code and HTTP status for the rest.
 pub fn classify<E>(
     error: SdkError<E, HttpResponse>,
     op: &str,
@@ -366,16 +438,20 @@ pub fn classify<E>(
     not_found: impl FnOnce() -> String,
 ) -> Error
 where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    E: ModeledError + ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let subject = subject.clone();
-    let (status, code, aws_message) = match &error {
-        SdkError::ServiceError(context) => (
-            Some(context.raw().status().as_u16()),
-            context.err().code().map(str::to_owned),
-            context.err().message().map(str::to_owned),
-        ),
-        _ => (None, None, None),
+    let (status, code, meaning, aws_message) = match &error {
+        SdkError::ServiceError(context) => {
+            let (meaning, code, message) = context.err().modeled();
+            (
+                Some(context.raw().status().as_u16()),
+                code.map(str::to_owned),
+                meaning,
+                message.map(str::to_owned),
+            )
+        }
+        _ => (None, None, Modeled::Unmodeled, None),
     };
     let transport = match &error {
         SdkError::TimeoutError(_) => Some(format!(
@@ -412,7 +488,40 @@ where
         .unwrap_or_default();
     let code = code.as_deref().unwrap_or("");
     let status = status.unwrap_or(0);
-    if THROTTLING_CODES.contains(&code) || status == 429 {
+    let meaning = match meaning {
+        Modeled::Unmodeled if code == "ResourceNotFoundException" => Modeled::NotFound,
+        Modeled::Unmodeled if code == "ResourceInUseException" => Modeled::InUse,
+        other => other,
+    };
+    if meaning == Modeled::NotFound {
+        Error::NotFound {
+            subject,
+            message: format!("{}{said}", not_found()),
+            source,
+        }
+    } else if meaning == Modeled::InUse {
+        Error::UpdateInProgress {
+            subject,
+            message: format!(
+                "EKS {op} answered that the node group is busy{said}; retry when the running update ends"
+            ),
+            update_id: None,
+        }
+    } else if meaning == Modeled::Rejected {
+        Error::Rejected {
+            subject,
+            message: format!("EKS refused {op} ({code_text}){said}"),
+            source,
+        }
+    } else if meaning == Modeled::Server {
+        Error::ServiceError {
+            subject,
+            message: format!(
+                "EKS {op} failed on the service side ({code_text}{said}); retry later"
+            ),
+            source,
+        }
+    } else if THROTTLING_CODES.contains(&code) || status == 429 {
         Error::Throttled {
             subject,
             message: format!(
@@ -428,21 +537,16 @@ where
             ),
             source,
         }
-    } else if code == "ResourceNotFoundException" || (code.is_empty() && status == 404) {
-        Error::NotFound {
-            subject,
-            message: format!("{}{said}", not_found()),
-            source,
-        }
-    } else if code == "ResourceInUseException" || status == 409 {
-        Error::UpdateInProgress {
+    } else if status < 400 {
+        // A success status whose body did not parse as the operation's answer.
+        Error::ServiceError {
             subject,
             message: format!(
-                "EKS {op} answered that the node group is busy ({code_text}{said}); retry when the running update ends"
+                "EKS {op} answered with a response that could not be read (HTTP {status}); retry later"
             ),
-            update_id: None,
+            source,
         }
-    } else if code == "ServerException" || code == "ServiceUnavailableException" || status >= 500 {
+    } else if status >= 500 {
         Error::ServiceError {
             subject,
             message: format!(
