@@ -1,0 +1,330 @@
+"""The WSGI application: moto's server, with EKS's update calls and an admin API.
+
+Requests are taken in this order:
+1. ``/_localeks/...``: the admin API (seed, reset, config, state, faults);
+2. a fault rule matching the request's operation, if any (see faults.py);
+3. UpdateNodegroupVersion, DescribeUpdate and ListUpdates for EKS: answered
+   here, from store.py;
+4. everything else, untouched, to moto's own server application.
+
+Operations are named the way the AWS API names them by matching the request
+against the botocore model of the service it was signed for, with moto's
+router, so the three EKS routes are recognised exactly as an SDK builds them
+and fault rules can name any operation of any service moto serves.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import socket
+import struct
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qs
+
+from moto.core.request import Request as MotoRequest
+from moto.core.routing import get_service_router
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.serving import ThreadedWSGIServer
+
+from .errors import AdminError, EksError
+from .faults import Faults, Rule
+from .store import Store, default_account_id
+
+log = logging.getLogger("localeks")
+
+# The operations moto 5.2.5 lacks, which this package answers itself.
+OWN_OPERATIONS = ("UpdateNodegroupVersion", "DescribeUpdate", "ListUpdates")
+
+# environ key telling the request handler to end the connection with a TCP
+# reset once the application returns (the "reset" fault).
+ABORT_KEY = "localeks.abort"
+
+_SCOPE_RE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
+# moto's own ways of finding the region, in moto's order (BaseResponse).
+_HOST_REGION_RE = re.compile(r"\.(?P<region>[^.]+)\.amazonaws\.com")
+_UA_REGION_RE = re.compile(r"region/(?P<region>[a-z]{2}-[a-z]+-\d{1})")
+_ACCESS_KEY_RE = re.compile(r"AWS.*(?P<key>(?<![A-Z0-9])[A-Z0-9]{20}(?![A-Z0-9]))[:/]")
+
+StartResponse = Callable[..., Any]
+
+
+class RequestIdentity:
+    """Who a request is for: signing service, region and account, as moto sees them."""
+
+    def __init__(self, environ: dict[str, Any]) -> None:
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        scope = _SCOPE_RE.search(auth)
+        self.signed = bool(auth)
+        self.service = scope.group(3).lower() if scope else None
+        host_match = _HOST_REGION_RE.search(environ.get("HTTP_HOST", ""))
+        ua_match = _UA_REGION_RE.search(environ.get("HTTP_USER_AGENT", ""))
+        if host_match:
+            self.region = host_match.group("region")
+        elif ua_match:
+            self.region = ua_match.group("region")
+        elif scope:
+            self.region = scope.group(2)
+        else:
+            self.region = "us-east-1"
+        self.account = self._account(environ, auth)
+
+    @staticmethod
+    def _account(environ: dict[str, Any], auth: str) -> str:
+        if "MOTO_ACCOUNT_ID" in os.environ:
+            return default_account_id()
+        if environ.get("HTTP_X_MOTO_ACCOUNT_ID"):
+            return environ["HTTP_X_MOTO_ACCOUNT_ID"]
+        key = _ACCESS_KEY_RE.search(auth)
+        if key:
+            # An access key made through moto's IAM belongs to its account.
+            from moto.iam.models import get_account_id_from
+
+            return get_account_id_from(key.group("key"))
+        return default_account_id()
+
+
+def match_operation(environ: dict[str, Any], service: str | None) -> tuple[str | None, dict[str, str]]:
+    """(operation name, URI parameters) of a request, or (None, {})."""
+    # Unsigned requests are tried as EKS, so a hand-made curl can reach the
+    # update routes; moto itself would send them elsewhere anyway.
+    try:
+        router = get_service_router(service or "eks")
+        operation, uri_params = router.match(MotoRequest(environ.copy()))
+        return operation.name, dict(uri_params)
+    except Exception:  # unknown service, no matching route, odd request
+        return None, {}
+
+
+def json_response(
+    start_response: StartResponse, status: int, body: Any, headers: Iterable[tuple[str, str]] = ()
+) -> list[bytes]:
+    data = json.dumps(body).encode()
+    start_response(
+        f"{status} {HTTP_STATUS_CODES.get(status, 'Unknown')}",
+        [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(data))),
+            ("x-amzn-RequestId", str(uuid.uuid4())),
+            *headers,
+        ],
+    )
+    return [data]
+
+
+def error_response(start_response: StartResponse, err: EksError) -> list[bytes]:
+    return json_response(start_response, err.status, err.body(), [("x-amzn-ErrorType", err.name)])
+
+
+class LocalEksApp:
+    def __init__(self, store: Store, faults: Faults, stopping: threading.Event) -> None:
+        self.store = store
+        self.faults = faults
+        self.stopping = stopping
+        self.moto = DomainDispatcherApplication(create_backend_app)
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == "/_localeks" or path.startswith("/_localeks/"):
+            return self.admin(environ, start_response)
+
+        who = RequestIdentity(environ)
+        operation, uri = match_operation(environ, who.service)
+        rule = self.faults.take(who.service, operation)
+        if rule is not None:
+            log.info("fault %s on %s %s (%s)", rule.kind, environ.get("REQUEST_METHOD"), path, operation)
+            return self.fault(rule, who, environ, start_response, lambda: self.serve(who, operation, uri, environ))
+
+        return self.serve(who, operation, uri, environ)(start_response)
+
+    # ----------------------------------------------------------------- EKS
+
+    def serve(
+        self, who: RequestIdentity, operation: str | None, uri: dict[str, str], environ: dict[str, Any]
+    ) -> Callable[[StartResponse], Iterable[bytes]]:
+        """The normal answer to a request, as a function of start_response."""
+        if who.service in ("eks", None) and operation in OWN_OPERATIONS:
+            return lambda start_response: self.eks(who, operation, uri, environ, start_response)
+        return lambda start_response: self.moto(environ, start_response)
+
+    def eks(
+        self,
+        who: RequestIdentity,
+        operation: str,
+        uri: dict[str, str],
+        environ: dict[str, Any],
+        start_response: StartResponse,
+    ) -> list[bytes]:
+        query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True).items()}
+        cluster = uri.get("name", "")
+        try:
+            if operation == "UpdateNodegroupVersion":
+                body = _read_json(environ)
+                result = self.store.update_nodegroup_version(
+                    who.account, who.region, cluster, uri.get("nodegroupName", ""), body
+                )
+            elif operation == "DescribeUpdate":
+                result = self.store.describe_update(
+                    who.account,
+                    who.region,
+                    cluster,
+                    uri.get("updateId", ""),
+                    query.get("nodegroupName"),
+                    query.get("addonName"),
+                )
+            else:
+                result = self.store.list_updates(
+                    who.account,
+                    who.region,
+                    cluster,
+                    query.get("nodegroupName"),
+                    query.get("addonName"),
+                    query.get("maxResults"),
+                    query.get("nextToken"),
+                )
+        except EksError as err:
+            log.info("%s %s/%s -> %s: %s", operation, cluster, uri.get("nodegroupName", ""), err.name, err.message)
+            return error_response(start_response, err)
+        return json_response(start_response, 200, result)
+
+    # -------------------------------------------------------------- faults
+
+    def fault(
+        self,
+        rule: Rule,
+        who: RequestIdentity,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+        normal: Callable[[], Callable[[StartResponse], Iterable[bytes]]],
+    ) -> Iterable[bytes]:
+        if rule.kind == "throttle":
+            return error_response(start_response, EksError("ThrottlingException", "Rate exceeded", status=429))
+        if rule.kind == "error500":
+            name = "ServerException" if who.service in ("eks", None) else "InternalFailure"
+            return error_response(
+                start_response, EksError(name, "localeks: injected internal error", status=500)
+            )
+        if rule.kind == "notjson":
+            data = b"<html><body>502 Bad Gateway</body></html>"
+            start_response(
+                "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+            )
+            return [data]
+        if rule.kind == "stall":
+            # Wait, unless the server is being stopped, then answer as usual.
+            self.stopping.wait(rule.stall_seconds)
+            return normal()(start_response)
+        if rule.kind == "reset":
+            environ[ABORT_KEY] = True
+            raise ConnectionResetError("localeks: injected connection reset")
+        # truncated: the real response, cut in half, then the connection closed.
+        captured: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+            captured["status"], captured["headers"] = status, headers
+            return chunks.append
+
+        body_iter = normal()(capture)
+        try:
+            chunks.extend(body_iter)
+        finally:
+            if hasattr(body_iter, "close"):
+                body_iter.close()
+        body = b"".join(chunks)
+        headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
+        start_response(captured["status"], [*headers, ("Content-Length", str(len(body)))])
+
+        def half() -> Iterable[bytes]:
+            yield body[: len(body) // 2]
+            # Dropping the connection here makes werkzeug close it (after the
+            # half body went out) instead of waiting for a next request.
+            raise ConnectionAbortedError("localeks: injected truncated response")
+
+        return half()
+
+    # --------------------------------------------------------------- admin
+
+    def admin(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        path = environ.get("PATH_INFO", "").rstrip("/")
+        routes: dict[tuple[str, str], Callable[[Any], dict[str, Any]]] = {
+            ("GET", "/_localeks/health"): lambda _: {"ok": True},
+            ("POST", "/_localeks/seed"): self.store.seed,
+            ("POST", "/_localeks/reset"): lambda _: {**self.store.reset(), **self.faults.clear()},
+            ("GET", "/_localeks/config"): lambda _: {"config": self.store.config.to_api()},
+            ("POST", "/_localeks/config"): self.store.set_config,
+            ("GET", "/_localeks/state"): lambda _: {**self.store.state(), "faults": self.faults.snapshot()["rules"]},
+            ("POST", "/_localeks/finish-updates"): self.store.finish_updates,
+            ("POST", "/_localeks/ssm-parameters"): self.store.put_ssm_parameters,
+            ("GET", "/_localeks/faults"): lambda _: self.faults.snapshot(),
+            ("POST", "/_localeks/faults"): self.faults.add,
+            ("DELETE", "/_localeks/faults"): lambda _: self.faults.clear(),
+        }
+        handler = routes.get((method, path))
+        if handler is None:
+            known = sorted({p for _, p in routes})
+            return json_response(start_response, 404, {"message": f"no admin route {method} {path}; known: {known}"})
+        try:
+            payload = _read_json(environ) if method == "POST" else None
+            return json_response(start_response, 200, handler(payload))
+        except (AdminError, EksError) as err:
+            message = err.message if isinstance(err, EksError) else str(err)
+            return json_response(start_response, 400, {"message": message})
+
+
+def _read_json(environ: dict[str, Any]) -> Any:
+    """The request body as JSON; None when empty."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    raw = environ["wsgi.input"].read(length) if length > 0 else b""
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise EksError("SerializationException", f"The request body is not valid JSON: {exc}") from exc
+
+
+class RequestHandler(MotoRequestHandler):
+    """moto's handler, made to close a connection the application dropped."""
+
+    def connection_dropped(self, error: BaseException, environ: Any = None) -> None:
+        # Without this, a keep-alive connection would wait for a next request
+        # after an injected reset or truncated response.
+        self.close_connection = True
+        if environ is not None and environ.get(ABORT_KEY):
+            self.server.abort_on_close(self.connection)  # type: ignore[attr-defined]
+
+
+class Server(ThreadedWSGIServer):
+    """werkzeug's threaded server, able to end a connection with a TCP reset."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._abort: set[int] = set()
+        self._abort_lock = threading.Lock()
+
+    def abort_on_close(self, conn: socket.socket) -> None:
+        # Linger 0 makes close() send a reset instead of an orderly FIN.
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        with self._abort_lock:
+            self._abort.add(id(conn))
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._abort_lock:
+            abort = id(request) in self._abort
+            self._abort.discard(id(request))
+        if abort:
+            # Skip the half-close socketserver does first: it would send a FIN.
+            self.close_request(request)
+        else:
+            super().shutdown_request(request)

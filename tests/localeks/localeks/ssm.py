@@ -1,0 +1,122 @@
+"""Public SSM parameters (/aws/service/...) for the "latest AMI release" look-up.
+
+moto's SSM refuses PutParameter under /aws/ (as AWS does: those names are
+reserved), so the only way to publish EKS's release parameters locally is to
+place them in moto's SSM backend directly, as moto itself does for the AMI
+parameters it ships. GetParameter(s) then answer them as usual, with the
+LastModifiedDate given here, which the soak gate (minReleaseAgeDays) reads.
+"""
+
+from __future__ import annotations
+
+import datetime
+import threading
+from typing import Any
+
+from moto.core.utils import utcnow
+from moto.ssm.models import Parameter, ssm_backends
+
+from .errors import AdminError
+from . import versions as v
+
+
+def parameter_name(ami_type: str, version: str) -> str | None:
+    """The public parameter naming the latest release for an AMI type and minor.
+
+    None for AMI types that have none (Windows, CUSTOM, unknown).
+    """
+    family = v.ami_family(ami_type)
+    if family == v.AL2023:
+        # AL2023_<ARCH>_<FLAVOUR>, ARCH being x86_64 or ARM_64
+        arch_part, _, flavour = ami_type[len("AL2023_"):].rpartition("_")
+        arch = {"x86_64": "x86_64", "ARM_64": "arm64"}.get(arch_part)
+        if arch is None or flavour not in ("STANDARD", "NVIDIA", "NEURON"):
+            return None
+        return f"/aws/service/eks/optimized-ami/{version}/amazon-linux-2023/{arch}/{flavour.lower()}/recommended/release_version"
+    if family == v.AL2:
+        image = {"AL2_x86_64": "amazon-linux-2", "AL2_x86_64_GPU": "amazon-linux-2-gpu", "AL2_ARM_64": "amazon-linux-2-arm64"}.get(ami_type)
+        return f"/aws/service/eks/optimized-ami/{version}/{image}/recommended/release_version" if image else None
+    if family == v.BOTTLEROCKET:
+        rest = ami_type[len("BOTTLEROCKET_"):]
+        if rest.startswith("x86_64"):
+            arch, rest = "x86_64", rest[len("x86_64"):]
+        elif rest.startswith("ARM_64"):
+            arch, rest = "arm64", rest[len("ARM_64"):]
+        else:
+            return None
+        suffix = {"": "", "_NVIDIA": "-nvidia", "_FIPS": "-fips", "_NVIDIA_FIPS": "-nvidia-fips"}.get(rest)
+        if suffix is None:
+            return None
+        return f"/aws/service/bottlerocket/aws-k8s-{version}{suffix}/{arch}/latest/image_version"
+    return None
+
+
+def _when(spec: dict[str, Any]) -> datetime.datetime:
+    """A parameter's LastModifiedDate, as moto keeps it (naive UTC)."""
+    if "ageDays" in spec:
+        age = spec["ageDays"]
+        if isinstance(age, bool) or not isinstance(age, (int, float)) or age < 0:
+            raise AdminError("ssm parameter: ageDays must be a number >= 0")
+        return utcnow() - datetime.timedelta(days=age)
+    when = spec.get("lastModifiedDate")
+    if when is None:
+        return utcnow()
+    if isinstance(when, (int, float)) and not isinstance(when, bool):
+        return datetime.datetime.fromtimestamp(when, datetime.timezone.utc).replace(tzinfo=None)
+    if isinstance(when, str):
+        try:
+            parsed = datetime.datetime.fromisoformat(when.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise AdminError(f"ssm parameter: lastModifiedDate {when!r} is not ISO 8601") from exc
+        if parsed.tzinfo is not None:
+            parsed = parsed.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        return parsed
+    raise AdminError("ssm parameter: lastModifiedDate must be epoch seconds or an ISO 8601 string")
+
+
+class PublicParameters:
+    """Parameters placed in moto's SSM, remembered so a reset can remove them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._placed: set[tuple[str, str, str]] = set()
+
+    def put(self, account: str, region: str, spec: Any) -> dict[str, Any]:
+        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str) or not isinstance(spec.get("value"), str):
+            raise AdminError("ssm parameter: needs string 'name' and 'value'")
+        name, value = spec["name"], spec["value"]
+        if not name.startswith("/"):
+            raise AdminError("ssm parameter: name must be a path starting with /")
+        when = _when(spec)
+        try:
+            backend = ssm_backends[account][region]
+        except KeyError as exc:
+            raise AdminError(f"ssm parameter: unknown region {region!r}") from exc
+        with self._lock:
+            versions = backend._parameters[name]
+            versions.append(
+                Parameter(
+                    account_id=account,
+                    name=name,
+                    value=value,
+                    parameter_type="String",
+                    description=None,
+                    allowed_pattern=None,
+                    keyid=None,
+                    last_modified_date=when,
+                    version=(versions[-1].version + 1) if versions else 1,
+                    data_type="text",
+                    tier="Standard",
+                )
+            )
+            self._placed.add((account, region, name))
+        return {"name": name, "value": value, "lastModifiedDate": when.replace(tzinfo=datetime.timezone.utc).isoformat()}
+
+    def clear(self) -> None:
+        with self._lock:
+            for account, region, name in self._placed:
+                try:
+                    ssm_backends[account][region]._parameters.pop(name, None)
+                except KeyError:
+                    pass
+            self._placed.clear()
