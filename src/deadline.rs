@@ -49,20 +49,37 @@ pub struct Deadline {
     limits: CallLimits,
 }
 
+/// A deadline further in the past than this cannot come from Lambda.
+const IMPLAUSIBLY_PAST: Duration = Duration::from_secs(3600);
+
 /// Less than this left for a call is not worth sending it.
 const MIN_CALL_TIME: Duration = Duration::from_millis(200);
 
 impl Deadline {
     /// From the Lambda context's deadline (wall clock), measured on the monotonic clock
     /// from now on so a clock step cannot stretch it.
+    ///
+    /// Lambda's deadline is always ahead of the invocation's arrival, by at most the
+    /// 15-minute function timeout. One more than an hour in the past is not a deadline
+    /// but a malformed header (`cargo lambda watch` sends a duration, `600000`, where
+    /// Lambda sends epoch milliseconds): then only the per-call limits apply.
     pub fn new(deadline: SystemTime, limits: CallLimits) -> Self {
-        let left = deadline
-            .duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO);
-        Self {
-            at: Some(Instant::now() + left),
-            limits,
-        }
+        let now = SystemTime::now();
+        let at = match deadline.duration_since(now) {
+            Ok(left) => Some(Instant::now() + left),
+            Err(past) if past.duration() <= IMPLAUSIBLY_PAST => Some(Instant::now()),
+            Err(_) => {
+                tracing::warn!(
+                    deadline_ms = deadline
+                        .duration_since(SystemTime::UNIX_EPOCH)
+                        .map(|d| d.as_millis())
+                        .unwrap_or_default(),
+                    "the invocation deadline is implausible (long past); bounding calls by their own limits only"
+                );
+                None
+            }
+        };
+        Self { at, limits }
     }
 
     /// No invocation deadline (tests and tools): only the per-call limits apply.
@@ -134,6 +151,16 @@ mod tests {
                 .next_call()
                 .is_none()
         );
+    }
+
+    #[test]
+    fn implausible_deadline_falls_back_to_the_call_limits() {
+        // What `cargo lambda watch` sends: 600000 ms after the epoch.
+        let emulator = SystemTime::UNIX_EPOCH + Duration::from_millis(600_000);
+        let t = Deadline::new(emulator, CallLimits::default())
+            .next_call()
+            .unwrap();
+        assert_eq!(t.operation_timeout(), Some(Duration::from_secs(20)));
     }
 
     #[test]

@@ -24,6 +24,23 @@ impl std::fmt::Display for EventError {
     }
 }
 
+/// The invocation payload as the runtime hands it over: JSON, or why it is not.
+///
+/// The runtime deserialises the payload before the handler runs and reports its own failure
+/// with a Rust type name as `errorType`. Taking the payload through this type keeps even
+/// malformed JSON inside our contract (`InvalidInput`): Lambda's Invoke API refuses invalid
+/// JSON, but emulators and hand-made calls do not.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RawPayload(pub Result<Value, String>);
+
+impl<'de> serde::Deserialize<'de> for RawPayload {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Self(
+            Value::deserialize(deserializer).map_err(|e| e.to_string()),
+        ))
+    }
+}
+
 /// A parsed invocation: the request and the identity of the event that carried it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Invocation {
@@ -104,6 +121,7 @@ pub fn parse(payload: &Value, request_id: &str) -> Result<Invocation, EventError
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::Deserialize;
     use serde_json::json;
 
     fn envelope(detail: Value) -> Value {
@@ -188,6 +206,20 @@ mod tests {
             message.starts_with("not a valid EventBridge event"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn raw_payload_keeps_malformed_json_as_an_error() {
+        let good: RawPayload = serde_json::from_str(r#"{"a": 1}"#).unwrap();
+        assert_eq!(good.0, Ok(json!({"a": 1})));
+        for bad in ["[1,2", "{bad json}", "", "\"unterminated"] {
+            let mut de = serde_json::Deserializer::from_str(bad);
+            let raw = RawPayload::deserialize(&mut de).unwrap();
+            assert!(raw.0.is_err(), "{bad:?}");
+        }
+        let deep = "[".repeat(10_000);
+        let raw = RawPayload::deserialize(&mut serde_json::Deserializer::from_str(&deep)).unwrap();
+        assert!(raw.0.unwrap_err().contains("recursion limit"));
     }
 
     #[test]

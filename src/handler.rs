@@ -10,7 +10,7 @@ use crate::allowlist::Allowlist;
 use crate::deadline::{CallLimits, Deadline};
 use crate::eks::{Eks, StartOutcome};
 use crate::error::{Error, Subject};
-use crate::event;
+use crate::event::{self, RawPayload};
 use crate::output::{Outcome, Output, TargetOutput};
 use crate::plan::{self, Decision, Target, UpdateCall};
 
@@ -47,9 +47,19 @@ impl Updater {
     }
 
     /// The Lambda entry point: runs one invocation and writes its summary log line.
-    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Output, Error> {
+    pub async fn handle(&self, event: LambdaEvent<RawPayload>) -> Result<Output, Error> {
         let started = Instant::now();
-        let (payload, context) = event.into_parts();
+        let (RawPayload(payload), context) = event.into_parts();
+        let payload = match payload {
+            Ok(payload) => payload,
+            Err(problem) => {
+                let result = Err(Error::InvalidInput {
+                    message: format!("the payload is not valid JSON: {problem}"),
+                });
+                log_summary(&Value::Null, &result, started);
+                return result;
+            }
+        };
         let deadline = Deadline::new(context.deadline(), self.config.limits);
         let result = self.run(&payload, &context.request_id, &deadline).await;
         log_summary(&payload, &result, started);

@@ -2,9 +2,9 @@
 
 use aws_config::BehaviorVersion;
 use eks_nodegroup_updater::eks::Eks;
+use eks_nodegroup_updater::event::RawPayload;
 use eks_nodegroup_updater::{Config, Updater};
 use lambda_runtime::{LambdaEvent, service_fn};
-use serde_json::Value;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -19,8 +19,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let updater = Updater::new(Eks::new(aws_sdk_eks::Client::new(&sdk_config)), config);
 
     let updater = &updater;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        updater.handle(event).await
-    }))
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<RawPayload>| async move { updater.handle(event).await },
+    ))
     .await
 }
