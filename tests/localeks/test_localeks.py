@@ -434,6 +434,16 @@ def test_custom_ami_update_has_no_release_param(url: str, eks: Any) -> None:
     assert ng["releaseVersion"] == "ami-0123456789abcdef0"
 
 
+def test_cluster_not_active_is_resource_in_use(url: str, eks: Any) -> None:
+    cluster = prod()
+    cluster["status"] = "UPDATING"
+    seed(url, cluster)
+    assert eks.describe_cluster(name="prod")["cluster"]["status"] == "UPDATING"
+    with pytest.raises(ClientError) as exc:
+        eks.update_nodegroup_version(clusterName="prod", nodegroupName="workers")
+    assert error_of(exc) == ("ResourceInUseException", 409, "ResourceInUseException")
+
+
 # ---------------------------------------------------------- one at a time
 
 

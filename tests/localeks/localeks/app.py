@@ -277,6 +277,9 @@ class LocalEksApp:
         except (AdminError, EksError) as err:
             message = err.message if isinstance(err, EksError) else str(err)
             return json_response(start_response, 400, {"message": message})
+        except Exception as err:  # e.g. moto refusing a seeded value
+            log.exception("admin %s %s failed", method, path)
+            return json_response(start_response, 500, {"message": f"{type(err).__name__}: {err}"})
 
 
 def _read_json(environ: dict[str, Any]) -> Any:

@@ -207,7 +207,9 @@ class Store:
             raise not_found_nodegroup(cluster_name, name)
         extra = cx.nodegroups.get(name)
         if extra is None or extra.moto is not ng:
-            extra = cx.nodegroups[name] = NodegroupExtra(moto=ng, status_before_update=ng.status)
+            # A node group made through moto's own CreateNodegroup: defaults.
+            before = ng.status if ng.status in UPDATABLE_STATUSES else "ACTIVE"
+            extra = cx.nodegroups[name] = NodegroupExtra(moto=ng, status_before_update=before)
         return ng, extra
 
     def _latest_release(self, cx: ClusterExtra, nx: NodegroupExtra, version: str) -> str | None:
@@ -661,7 +663,6 @@ class Store:
             },
             version=version,
         )
-        cluster.status = spec.get("status", "ACTIVE")
         if "platformVersion" in spec:
             cluster.platformVersion = spec["platformVersion"]
         cx = ClusterExtra(moto=cluster, latest_releases=_str_map(spec.get("latestReleases"), "latestReleases"))
@@ -670,6 +671,8 @@ class Store:
         if not isinstance(ngs, list):
             raise AdminError(f"seed: cluster {name}: nodegroups must be a list")
         made = [self._seed_nodegroup(backend, account, cx, n) for n in ngs]
+        # Last: moto only adds node groups to an ACTIVE cluster.
+        cluster.status = spec.get("status", "ACTIVE")
         return {"name": name, "version": cluster.version, "status": cluster.status, "nodegroups": made}
 
     def _seed_nodegroup(self, backend: Any, account: str, cx: ClusterExtra, spec: Any) -> dict[str, Any]:
