@@ -1,0 +1,49 @@
+# The two commands: `make demo` and `make test`. Both set up what they need on a fresh
+# machine (a Python virtualenv with pinned tools in .venv; Rust comes from the toolchain).
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := test
+
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# cargo-lambda finds its zig linker on PATH.
+WITH_VENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
+BOOTSTRAP := target/lambda/eks-nodegroup-updater/bootstrap
+
+.PHONY: test demo lint unit e2e build venv clean
+
+## test: every tier — format, lints, unit and adapter tests, then end to end.
+test: lint unit e2e
+
+## lint: rustfmt and clippy, warnings are errors.
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --locked --all-targets -- -D warnings
+
+## unit: the pure core (table-driven) and the EKS adapter on aws-smithy-mocks.
+unit:
+	cargo test --locked
+
+## e2e: the release binary through the Lambda Runtime API against the local EKS endpoint.
+e2e: build
+	$(WITH_VENV) $(PYTHON) -m pytest -q -p no:cacheprovider tests/localeks tests/e2e
+
+## demo: the function's main job against the embedded local EKS endpoint, with a transcript.
+demo: build
+	$(WITH_VENV) $(PYTHON) tests/e2e/demo.py
+
+## build: the deployable bootstrap, exactly as `cargo lambda build --release` makes it.
+build: $(STAMP)
+	$(WITH_VENV) cargo-lambda lambda build --release --locked
+	test -x $(BOOTSTRAP)
+
+venv: $(STAMP)
+
+$(STAMP): tests/requirements.txt tests/localeks/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+	touch $@
+
+clean:
+	rm -rf $(VENV) target
