@@ -4,14 +4,14 @@
 use std::collections::HashSet;
 
 use aws_sdk_eks::Client;
-use aws_sdk_eks::config::http::HttpResponse;
-use aws_sdk_eks::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_eks::error::DisplayErrorContext;
 use aws_sdk_eks::types::{LaunchTemplateSpecification, Update};
 use aws_smithy_types::date_time::Format;
 
 use crate::deadline::Deadline;
 use crate::error::{Error, Subject};
 use crate::plan::UpdateCall;
+use crate::sdk_error::{Call, classify, modeled_errors};
 use crate::state::{
     ClusterState, LaunchTemplateState, NodegroupState, UpdateErrorView, UpdateView,
 };
@@ -56,7 +56,7 @@ impl Eks {
             .send()
             .await
             .map_err(|e| {
-                classify(e, OP, subject, || {
+                classify(e, eks_call(OP), subject, || {
                     format!(
                         "node group '{}' does not exist in cluster '{}' (in this account and region); check the names",
                         subject.nodegroup, subject.cluster
@@ -101,7 +101,7 @@ impl Eks {
             .send()
             .await
             .map_err(|e| {
-                classify(e, OP, subject, || {
+                classify(e, eks_call(OP), subject, || {
                     format!(
                         "cluster '{}' does not exist in this account and region; check the name and the function's region",
                         subject.cluster
@@ -162,7 +162,7 @@ impl Eks {
                 );
                 Ok(StartOutcome::InUse)
             }
-            Err(e) => Err(classify(e, OP, subject, || {
+            Err(e) => Err(classify(e, eks_call(OP), subject, || {
                 format!(
                     "node group '{}' or cluster '{}' no longer exists",
                     subject.nodegroup, subject.cluster
@@ -211,7 +211,7 @@ impl Eks {
                 .send()
                 .await
                 .map_err(|e| {
-                    classify(e, OP, subject, || {
+                    classify(e, eks_call(OP), subject, || {
                         format!(
                             "node group '{}' or cluster '{}' no longer exists",
                             subject.nodegroup, subject.cluster
@@ -258,7 +258,7 @@ impl Eks {
             .send()
             .await
             .map_err(|e| {
-                classify(e, OP, subject, || {
+                classify(e, eks_call(OP), subject, || {
                     format!("update {update_id} of the node group was not found")
                 })
             })?;
@@ -320,76 +320,20 @@ fn update_view(update: &Update, op: &str, subject: &Subject) -> Result<UpdateVie
     })
 }
 
+fn eks_call(op: &str) -> Call<'_> {
+    Call {
+        service: "EKS",
+        iam_prefix: "eks",
+        op,
+    }
+}
+
 fn unreadable(op: &str, subject: &Subject, what: &str) -> Error {
     Error::ServiceError {
         subject: subject.clone(),
         message: format!("EKS {op} gave an unusable answer ({what}); retry later"),
         source: None,
     }
-}
-
-/// Error codes that mean "slow down", whichever AWS front end sent them.
-const THROTTLING_CODES: &[&str] = &[
-    "ThrottlingException",
-    "Throttling",
-    "ThrottledException",
-    "TooManyRequestsException",
-    "RequestLimitExceeded",
-    "RequestThrottled",
-    "RequestThrottledException",
-    "SlowDown",
-    "ProvisionedThroughputExceededException",
-];
-
-/// Error codes that mean the caller's identity or permissions were refused.
-const ACCESS_CODES: &[&str] = &[
-    "AccessDeniedException",
-    "AccessDenied",
-    "UnauthorizedOperation",
-    "UnrecognizedClientException",
-    "InvalidClientTokenId",
-    "InvalidSignatureException",
-    "SignatureDoesNotMatch",
-    "ExpiredTokenException",
-    "ExpiredToken",
-    "MissingAuthenticationTokenException",
-    "NotAuthorizedException",
-];
-
-/// What a modeled EKS error means for the caller.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Modeled {
-    NotFound,
-    InUse,
-    /// EKS refused the request as given (`InvalidParameterException`,
-    /// `InvalidRequestException`, `ClientException`).
-    Rejected,
-    /// EKS failed on its side (`ServerException`, `ServiceUnavailableException`).
-    Server,
-    /// Not one of the operation's modeled errors (throttling, access denied, ...): the
-    /// error code and HTTP status decide.
-    Unmodeled,
-}
-
-/// The modeled errors of one EKS operation, matched by variant (the SDK's error enums are
-/// `#[non_exhaustive]`, hence the `_` arm).
-pub trait ModeledError {
-    /// The meaning of the error, its code (the variant's name for modeled errors, which
-    /// holds even where the metadata lacks it) and the service's own message.
-    fn modeled(&self) -> (Modeled, Option<&str>, Option<&str>);
-}
-
-macro_rules! modeled_errors {
-    ($($error:ty { $($variant:ident => $meaning:ident),+ $(,)? })+) => {$(
-        impl ModeledError for $error {
-            fn modeled(&self) -> (Modeled, Option<&str>, Option<&str>) {
-                match self {
-                    $(Self::$variant(e) => (Modeled::$meaning, Some(stringify!($variant)), e.message()),)+
-                    _ => (Modeled::Unmodeled, self.code(), ProvideErrorMetadata::message(self)),
-                }
-            }
-        }
-    )+};
 }
 
 modeled_errors! {
@@ -425,146 +369,5 @@ modeled_errors! {
         InvalidParameterException => Rejected,
         ClientException => Rejected,
         ServerException => Server,
-    }
-}
-
-/// Names an SDK failure by what a state machine should do about it. The kind of
-/// `SdkError` decides timeouts, connection failures and unreadable answers; for service
-/// errors the modeled variant decides, then the error code and HTTP status for the rest.
-pub fn classify<E>(
-    error: SdkError<E, HttpResponse>,
-    op: &str,
-    subject: &Subject,
-    not_found: impl FnOnce() -> String,
-) -> Error
-where
-    E: ModeledError + ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    let subject = subject.clone();
-    let (status, code, meaning, aws_message) = match &error {
-        SdkError::ServiceError(context) => {
-            let (meaning, code, message) = context.err().modeled();
-            (
-                Some(context.raw().status().as_u16()),
-                code.map(str::to_owned),
-                meaning,
-                message.map(str::to_owned),
-            )
-        }
-        _ => (None, None, Modeled::Unmodeled, None),
-    };
-    let transport = match &error {
-        SdkError::TimeoutError(_) => Some(format!(
-            "EKS {op} timed out (no answer within the call's time limit)"
-        )),
-        SdkError::DispatchFailure(failure) if failure.is_timeout() => Some(format!(
-            "EKS {op} timed out (connecting or waiting for the answer)"
-        )),
-        SdkError::DispatchFailure(failure) if failure.is_io() => Some(format!(
-            "could not reach EKS for {op} (connection failed or was reset)"
-        )),
-        SdkError::DispatchFailure(_) => Some(format!("could not send EKS {op}")),
-        SdkError::ResponseError(_) => Some(format!(
-            "EKS {op} answered with a response that could not be read"
-        )),
-        SdkError::ConstructionFailure(_) => Some(format!(
-            "could not build the EKS {op} request (are the region and credentials configured?)"
-        )),
-        _ => None,
-    };
-    let source: Option<crate::error::Source> = Some(Box::new(error));
-    if let Some(message) = transport {
-        return Error::ServiceError {
-            subject,
-            message: format!("{message}; retry later"),
-            source,
-        };
-    }
-
-    let code_text = code.clone().unwrap_or_else(|| "UnknownError".to_owned());
-    let said = aws_message
-        .as_deref()
-        .map(|m| format!(": {m}"))
-        .unwrap_or_default();
-    let code = code.as_deref().unwrap_or("");
-    let status = status.unwrap_or(0);
-    let meaning = match meaning {
-        Modeled::Unmodeled if code == "ResourceNotFoundException" => Modeled::NotFound,
-        Modeled::Unmodeled if code == "ResourceInUseException" => Modeled::InUse,
-        other => other,
-    };
-    if meaning == Modeled::NotFound {
-        Error::NotFound {
-            subject,
-            message: format!("{}{said}", not_found()),
-            source,
-        }
-    } else if meaning == Modeled::InUse {
-        Error::UpdateInProgress {
-            subject,
-            message: format!(
-                "EKS {op} answered that the node group is busy{said}; retry when the running update ends"
-            ),
-            update_id: None,
-        }
-    } else if meaning == Modeled::Rejected {
-        Error::Rejected {
-            subject,
-            message: format!("EKS refused {op} ({code_text}){said}"),
-            source,
-        }
-    } else if meaning == Modeled::Server {
-        Error::ServiceError {
-            subject,
-            message: format!(
-                "EKS {op} failed on the service side ({code_text}{said}); retry later"
-            ),
-            source,
-        }
-    } else if THROTTLING_CODES.contains(&code) || status == 429 {
-        Error::Throttled {
-            subject,
-            message: format!(
-                "EKS throttled {op} ({code_text}) beyond the SDK's retries; retry with back-off"
-            ),
-            source,
-        }
-    } else if ACCESS_CODES.contains(&code) || status == 403 {
-        Error::AccessDenied {
-            subject,
-            message: format!(
-                "access denied to eks:{op} ({code_text}{said}); grant the function's role eks:{op} on this cluster and node group"
-            ),
-            source,
-        }
-    } else if status < 400 {
-        // A success status whose body did not parse as the operation's answer.
-        Error::ServiceError {
-            subject,
-            message: format!(
-                "EKS {op} answered with a response that could not be read (HTTP {status}); retry later"
-            ),
-            source,
-        }
-    } else if status >= 500 {
-        Error::ServiceError {
-            subject,
-            message: format!(
-                "EKS {op} failed on the service side ({code_text}, HTTP {status}{said}); retry later"
-            ),
-            source,
-        }
-    } else if (400..500).contains(&status) {
-        Error::Rejected {
-            subject,
-            message: format!("EKS refused {op} ({code_text}){said}"),
-            source,
-        }
-    } else {
-        Error::ServiceError {
-            subject,
-            message: format!("EKS {op} failed ({code_text}, HTTP {status}{said}); retry later"),
-            source,
-        }
     }
 }

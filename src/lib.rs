@@ -20,6 +20,7 @@ pub mod idempotency;
 pub mod output;
 pub mod plan;
 pub mod request;
+pub mod sdk_error;
 pub mod state;
 pub mod version;
 
