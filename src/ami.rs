@@ -1,7 +1,7 @@
 //! What a node group's AMI type tells the checks: which release format it uses and
 //! whether that format names a Kubernetes minor.
 
-use crate::version::SuffixOrder;
+use crate::version::{MinorVersion, SuffixOrder};
 
 /// The operating system family behind an EKS `amiType` value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,10 +54,267 @@ impl AmiFamily {
     }
 }
 
+/// Where the newest release of an AMI type is published, as a public SSM parameter
+/// (DESIGN, "Latest releases"). `<T>` stands for the Kubernetes minor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReleaseSource {
+    /// `/aws/service/eks/optimized-ami/<T>/amazon-linux-2023/<arch>/<variant>/recommended/release_version`
+    Al2023 {
+        arch: &'static str,
+        variant: &'static str,
+    },
+    /// `/aws/service/eks/optimized-ami/<T>/<flavour>/recommended/release_version`
+    Al2 { flavour: &'static str },
+    /// `/aws/service/bottlerocket/aws-k8s-<T><variant>/<arch>/latest/image_version`
+    Bottlerocket {
+        variant: &'static str,
+        arch: &'static str,
+    },
+    /// Windows and custom AMIs publish no release parameter.
+    None,
+}
+
+/// Every AMI type `aws-sdk-eks` knows, with where its newest release is published.
+/// A test fails when the SDK gains a value this table lacks.
+pub const RELEASE_SOURCES: &[(&str, ReleaseSource)] = &[
+    (
+        "AL2023_x86_64_STANDARD",
+        ReleaseSource::Al2023 {
+            arch: "x86_64",
+            variant: "standard",
+        },
+    ),
+    (
+        "AL2023_x86_64_NVIDIA",
+        ReleaseSource::Al2023 {
+            arch: "x86_64",
+            variant: "nvidia",
+        },
+    ),
+    (
+        "AL2023_x86_64_NEURON",
+        ReleaseSource::Al2023 {
+            arch: "x86_64",
+            variant: "neuron",
+        },
+    ),
+    (
+        "AL2023_ARM_64_STANDARD",
+        ReleaseSource::Al2023 {
+            arch: "arm64",
+            variant: "standard",
+        },
+    ),
+    (
+        "AL2023_ARM_64_NVIDIA",
+        ReleaseSource::Al2023 {
+            arch: "arm64",
+            variant: "nvidia",
+        },
+    ),
+    (
+        "AL2_x86_64",
+        ReleaseSource::Al2 {
+            flavour: "amazon-linux-2",
+        },
+    ),
+    (
+        "AL2_x86_64_GPU",
+        ReleaseSource::Al2 {
+            flavour: "amazon-linux-2-gpu",
+        },
+    ),
+    (
+        "AL2_ARM_64",
+        ReleaseSource::Al2 {
+            flavour: "amazon-linux-2-arm64",
+        },
+    ),
+    (
+        "BOTTLEROCKET_x86_64",
+        ReleaseSource::Bottlerocket {
+            variant: "",
+            arch: "x86_64",
+        },
+    ),
+    (
+        "BOTTLEROCKET_ARM_64",
+        ReleaseSource::Bottlerocket {
+            variant: "",
+            arch: "arm64",
+        },
+    ),
+    (
+        "BOTTLEROCKET_x86_64_NVIDIA",
+        ReleaseSource::Bottlerocket {
+            variant: "-nvidia",
+            arch: "x86_64",
+        },
+    ),
+    (
+        "BOTTLEROCKET_ARM_64_NVIDIA",
+        ReleaseSource::Bottlerocket {
+            variant: "-nvidia",
+            arch: "arm64",
+        },
+    ),
+    (
+        "BOTTLEROCKET_x86_64_FIPS",
+        ReleaseSource::Bottlerocket {
+            variant: "-fips",
+            arch: "x86_64",
+        },
+    ),
+    (
+        "BOTTLEROCKET_ARM_64_FIPS",
+        ReleaseSource::Bottlerocket {
+            variant: "-fips",
+            arch: "arm64",
+        },
+    ),
+    (
+        "BOTTLEROCKET_x86_64_NVIDIA_FIPS",
+        ReleaseSource::Bottlerocket {
+            variant: "-nvidia-fips",
+            arch: "x86_64",
+        },
+    ),
+    (
+        "BOTTLEROCKET_ARM_64_NVIDIA_FIPS",
+        ReleaseSource::Bottlerocket {
+            variant: "-nvidia-fips",
+            arch: "arm64",
+        },
+    ),
+    ("WINDOWS_CORE_2019_x86_64", ReleaseSource::None),
+    ("WINDOWS_CORE_2022_x86_64", ReleaseSource::None),
+    ("WINDOWS_CORE_2025_x86_64", ReleaseSource::None),
+    ("WINDOWS_FULL_2019_x86_64", ReleaseSource::None),
+    ("WINDOWS_FULL_2022_x86_64", ReleaseSource::None),
+    ("WINDOWS_FULL_2025_x86_64", ReleaseSource::None),
+    ("CUSTOM", ReleaseSource::None),
+];
+
+/// The SSM parameter holding the newest release for an AMI type at a Kubernetes minor;
+/// `None` for AMI types that publish none, and for values this build does not know.
+pub fn latest_release_parameter(ami_type: &str, minor: MinorVersion) -> Option<String> {
+    let source = RELEASE_SOURCES
+        .iter()
+        .find(|(name, _)| *name == ami_type)
+        .map(|(_, source)| *source)?;
+    match source {
+        ReleaseSource::Al2023 { arch, variant } => Some(format!(
+            "/aws/service/eks/optimized-ami/{minor}/amazon-linux-2023/{arch}/{variant}/recommended/release_version"
+        )),
+        ReleaseSource::Al2 { flavour } => Some(format!(
+            "/aws/service/eks/optimized-ami/{minor}/{flavour}/recommended/release_version"
+        )),
+        ReleaseSource::Bottlerocket { variant, arch } => Some(format!(
+            "/aws/service/bottlerocket/aws-k8s-{minor}{variant}/{arch}/latest/image_version"
+        )),
+        ReleaseSource::None => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use aws_sdk_eks::types::AmiTypes;
+
+    #[test]
+    fn every_sdk_ami_type_is_in_the_release_table() {
+        for value in AmiTypes::values() {
+            assert!(
+                RELEASE_SOURCES.iter().any(|(name, _)| name == value),
+                "{value} is missing from RELEASE_SOURCES: add where its releases are published (or ReleaseSource::None)"
+            );
+        }
+    }
+
+    #[test]
+    fn release_table_families_agree_with_the_ami_family() {
+        for (name, source) in RELEASE_SOURCES {
+            let family = AmiFamily::of(name);
+            let agrees = match source {
+                ReleaseSource::Al2023 { .. } => family == AmiFamily::Al2023,
+                ReleaseSource::Al2 { .. } => family == AmiFamily::Al2,
+                ReleaseSource::Bottlerocket { .. } => family == AmiFamily::Bottlerocket,
+                ReleaseSource::None => matches!(family, AmiFamily::Windows | AmiFamily::Custom),
+            };
+            assert!(agrees, "{name} is listed as {source:?}");
+        }
+    }
+
+    #[test]
+    fn release_parameters_by_ami_type() {
+        let minor = MinorVersion::new(1, 31);
+        let cases = [
+            (
+                "AL2023_x86_64_STANDARD",
+                Some(
+                    "/aws/service/eks/optimized-ami/1.31/amazon-linux-2023/x86_64/standard/recommended/release_version",
+                ),
+            ),
+            (
+                "AL2023_ARM_64_NVIDIA",
+                Some(
+                    "/aws/service/eks/optimized-ami/1.31/amazon-linux-2023/arm64/nvidia/recommended/release_version",
+                ),
+            ),
+            (
+                "AL2023_x86_64_NEURON",
+                Some(
+                    "/aws/service/eks/optimized-ami/1.31/amazon-linux-2023/x86_64/neuron/recommended/release_version",
+                ),
+            ),
+            (
+                "AL2_x86_64",
+                Some(
+                    "/aws/service/eks/optimized-ami/1.31/amazon-linux-2/recommended/release_version",
+                ),
+            ),
+            (
+                "AL2_x86_64_GPU",
+                Some(
+                    "/aws/service/eks/optimized-ami/1.31/amazon-linux-2-gpu/recommended/release_version",
+                ),
+            ),
+            (
+                "AL2_ARM_64",
+                Some(
+                    "/aws/service/eks/optimized-ami/1.31/amazon-linux-2-arm64/recommended/release_version",
+                ),
+            ),
+            (
+                "BOTTLEROCKET_x86_64",
+                Some("/aws/service/bottlerocket/aws-k8s-1.31/x86_64/latest/image_version"),
+            ),
+            (
+                "BOTTLEROCKET_ARM_64_NVIDIA",
+                Some("/aws/service/bottlerocket/aws-k8s-1.31-nvidia/arm64/latest/image_version"),
+            ),
+            (
+                "BOTTLEROCKET_x86_64_FIPS",
+                Some("/aws/service/bottlerocket/aws-k8s-1.31-fips/x86_64/latest/image_version"),
+            ),
+            (
+                "BOTTLEROCKET_ARM_64_NVIDIA_FIPS",
+                Some(
+                    "/aws/service/bottlerocket/aws-k8s-1.31-nvidia-fips/arm64/latest/image_version",
+                ),
+            ),
+            ("WINDOWS_FULL_2022_x86_64", None),
+            ("CUSTOM", None),
+            ("SOMETHING_NEW", None),
+        ];
+        for (ami_type, parameter) in cases {
+            assert_eq!(
+                latest_release_parameter(ami_type, minor).as_deref(),
+                parameter,
+                "{ami_type}"
+            );
+        }
+    }
 
     #[test]
     fn every_sdk_ami_type_has_a_known_family() {

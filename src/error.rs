@@ -110,6 +110,79 @@ impl Error {
         }
     }
 
+    /// The same error with `context` before its message (for a failure reported on behalf
+    /// of a check that needed the failed call).
+    pub fn with_context(self, context: &str) -> Self {
+        let prefix = |message: String| format!("{context}: {message}");
+        match self {
+            Self::InvalidInput { message } => Self::InvalidInput {
+                message: prefix(message),
+            },
+            Self::NotAllowed { subject, message } => Self::NotAllowed {
+                subject,
+                message: prefix(message),
+            },
+            Self::NotFound {
+                subject,
+                message,
+                source,
+            } => Self::NotFound {
+                subject,
+                message: prefix(message),
+                source,
+            },
+            Self::PreconditionFailed { subject, message } => Self::PreconditionFailed {
+                subject,
+                message: prefix(message),
+            },
+            Self::UpdateInProgress {
+                subject,
+                message,
+                update_id,
+            } => Self::UpdateInProgress {
+                subject,
+                message: prefix(message),
+                update_id,
+            },
+            Self::Rejected {
+                subject,
+                message,
+                source,
+            } => Self::Rejected {
+                subject,
+                message: prefix(message),
+                source,
+            },
+            Self::AccessDenied {
+                subject,
+                message,
+                source,
+            } => Self::AccessDenied {
+                subject,
+                message: prefix(message),
+                source,
+            },
+            Self::Throttled {
+                subject,
+                message,
+                source,
+            } => Self::Throttled {
+                subject,
+                message: prefix(message),
+                source,
+            },
+            Self::ServiceError {
+                subject,
+                message,
+                source,
+            } => Self::ServiceError {
+                subject,
+                message: prefix(message),
+                source,
+            },
+        }
+    }
+
     /// Whether retrying the same request later can succeed.
     pub fn is_retryable(&self) -> bool {
         matches!(

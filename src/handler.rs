@@ -1,7 +1,7 @@
 //! The imperative shell: one invocation from payload to output, in DESIGN's order. The
 //! decisions are `plan`'s; this module only reads, calls and reports.
 
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
@@ -12,7 +12,11 @@ use crate::eks::{Eks, StartOutcome};
 use crate::error::{Error, Subject};
 use crate::event::{self, RawPayload};
 use crate::output::{Outcome, Output, TargetOutput};
-use crate::plan::{self, Decision, Target, UpdateCall};
+use crate::plan::{self, Decision, Refusal, Target, UpdateCall};
+use crate::request::{UpdateRequest, VersionRequest};
+use crate::ssm::Ssm;
+use crate::state::{LatestRelease, NodegroupState};
+use crate::version::MinorVersion;
 
 /// What the function reads from its environment once, at start.
 #[derive(Clone, Debug)]
@@ -35,15 +39,16 @@ impl Config {
 #[derive(Clone, Debug)]
 pub struct Updater {
     eks: Eks,
+    ssm: Ssm,
     config: Config,
 }
 
 impl Updater {
-    pub fn new(eks: Eks, config: Config) -> Self {
+    pub fn new(eks: Eks, ssm: Ssm, config: Config) -> Self {
         if let Allowlist::Broken { reason } = &config.allowlist {
             tracing::error!(%reason, "every invocation will be answered NotAllowed until ALLOWED_CLUSTERS is fixed");
         }
-        Self { eks, config }
+        Self { eks, ssm, config }
     }
 
     /// The Lambda entry point: runs one invocation and writes its summary log line.
@@ -93,22 +98,62 @@ impl Updater {
             })?;
 
         // Step 2: both reads at once; a missing cluster is reported before the node group
-        // that cannot exist without it.
-        let (nodegroup, cluster) = tokio::join!(
-            self.eks.describe_nodegroup(&subject, deadline),
+        // that cannot exist without it. Where the target minor does not depend on the
+        // cluster, the latest release is read while DescribeCluster is still under way.
+        let nodegroup_and_latest = async {
+            let nodegroup = self.eks.describe_nodegroup(&subject, deadline).await?;
+            let latest = match request.version() {
+                VersionRequest::Explicit(minor) => Some(
+                    self.latest_release(request, &nodegroup, minor, &subject, deadline)
+                        .await,
+                ),
+                VersionRequest::Current => Some(
+                    self.latest_release(request, &nodegroup, nodegroup.version, &subject, deadline)
+                        .await,
+                ),
+                VersionRequest::Cluster => None,
+            };
+            Ok::<_, Error>((nodegroup, latest))
+        };
+        let (nodegroup_and_latest, cluster) = tokio::join!(
+            nodegroup_and_latest,
             self.eks.describe_cluster(&subject, deadline)
         );
         let cluster = cluster?;
-        let nodegroup = nodegroup?;
+        let (nodegroup, latest) = nodegroup_and_latest?;
+        let (latest, ssm_error) = match latest {
+            Some(latest) => latest,
+            None => {
+                let minor = plan::target_minor(request, &nodegroup, &cluster);
+                self.latest_release(request, &nodegroup, minor, &subject, deadline)
+                    .await
+            }
+        };
 
         // Steps 3-7.
-        let plan =
-            plan::plan(request, &invocation.event_id, &nodegroup, &cluster).map_err(|message| {
-                Error::PreconditionFailed {
+        let plan = plan::plan(
+            request,
+            &invocation.event_id,
+            &nodegroup,
+            &cluster,
+            &latest,
+            SystemTime::now(),
+        )
+        .map_err(|refusal| match refusal {
+            Refusal::Precondition(message) => Error::PreconditionFailed {
+                subject: subject.clone(),
+                message,
+            },
+            // The soak gate cannot see: report why the read failed, under its own name.
+            Refusal::SoakGateBlind(reason) => match ssm_error {
+                Some(error) => error.with_context(&reason),
+                None => Error::ServiceError {
                     subject: subject.clone(),
-                    message,
-                }
-            })?;
+                    message: format!("{reason}; retry later"),
+                    source: None,
+                },
+            },
+        })?;
         let call = UpdateCall::new(request, &plan.target);
         let output = |outcome, update, request| Output {
             cluster_name: subject.cluster.clone(),
@@ -120,6 +165,7 @@ impl Updater {
         };
         match plan.decision {
             Decision::UpToDate => Ok(output(Outcome::UpToDate, None, None)),
+            Decision::Deferred => Ok(output(Outcome::Deferred, None, None)),
             Decision::DryRun => Ok(output(Outcome::DryRun, None, Some(call))),
             Decision::FindRunning => {
                 let update = self
@@ -152,6 +198,55 @@ impl Updater {
                         ))
                     }
                 }
+            }
+        }
+    }
+
+    /// The newest release for the node group's AMI type at `minor`, when step 6 needs it,
+    /// with the read's failure kept for a soak gate that must report it.
+    async fn latest_release(
+        &self,
+        request: &UpdateRequest,
+        nodegroup: &NodegroupState,
+        minor: MinorVersion,
+        subject: &Subject,
+        deadline: &Deadline,
+    ) -> (LatestRelease, Option<Error>) {
+        let parameter = match plan::latest_release_lookup(request, nodegroup, minor) {
+            None => return (LatestRelease::NotNeeded, None),
+            Some(None) => return (LatestRelease::Unpublished { parameter: None }, None),
+            Some(Some(parameter)) => parameter,
+        };
+        match self.ssm.latest_release(&parameter, subject, deadline).await {
+            Ok(Some(found)) => (
+                LatestRelease::Known {
+                    release: found.release,
+                    published: found.published,
+                },
+                None,
+            ),
+            Ok(None) => (
+                LatestRelease::Unpublished {
+                    parameter: Some(parameter),
+                },
+                None,
+            ),
+            Err(error) => {
+                let consequence = if request.min_release_age_days().is_some() {
+                    "the soak gate cannot check the release's age: nothing will be started"
+                } else {
+                    "the latest release is unknown: letting EKS choose the release"
+                };
+                tracing::warn!(
+                    cluster = %subject.cluster,
+                    nodegroup = %subject.nodegroup,
+                    parameter,
+                    error_type = error.error_type(),
+                    error = %error,
+                    consequence,
+                    "reading the latest release from SSM failed"
+                );
+                (LatestRelease::Unreadable { parameter }, Some(error))
             }
         }
     }

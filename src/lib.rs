@@ -21,6 +21,7 @@ pub mod output;
 pub mod plan;
 pub mod request;
 pub mod sdk_error;
+pub mod ssm;
 pub mod state;
 pub mod version;
 

@@ -3,6 +3,7 @@
 use aws_config::BehaviorVersion;
 use eks_nodegroup_updater::eks::Eks;
 use eks_nodegroup_updater::event::RawPayload;
+use eks_nodegroup_updater::ssm::Ssm;
 use eks_nodegroup_updater::{Config, Updater};
 use lambda_runtime::{LambdaEvent, service_fn};
 
@@ -16,7 +17,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .timeout_config(config.limits.timeout_config())
         .load()
         .await;
-    let updater = Updater::new(Eks::new(aws_sdk_eks::Client::new(&sdk_config)), config);
+    let updater = Updater::new(
+        Eks::new(aws_sdk_eks::Client::new(&sdk_config)),
+        Ssm::new(aws_sdk_ssm::Client::new(&sdk_config)),
+        config,
+    );
 
     let updater = &updater;
     lambda_runtime::run(service_fn(

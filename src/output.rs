@@ -50,7 +50,12 @@ pub struct TargetOutput {
     pub launch_template: Option<LaunchTemplateCall>,
     pub force: bool,
     pub client_request_token: String,
+    /// The newest release SSM names for the AMI type and target (null where unknown).
     pub latest_release_version: Option<String>,
+    /// When it was published, RFC 3339 (null where unknown).
+    pub latest_release_published_at: Option<String>,
+    /// Its age in whole days (null where unknown): with `Deferred`, why.
+    pub latest_release_age_days: Option<u64>,
 }
 
 impl From<&Target> for TargetOutput {
@@ -65,6 +70,8 @@ impl From<&Target> for TargetOutput {
             force: target.force,
             client_request_token: target.client_request_token.clone(),
             latest_release_version: target.latest_release_version.clone(),
+            latest_release_published_at: target.latest_release_published_at.clone(),
+            latest_release_age_days: target.latest_release_age_days,
         }
     }
 }
@@ -146,6 +153,8 @@ mod tests {
                 force: false,
                 client_request_token: "t".into(),
                 latest_release_version: None,
+                latest_release_published_at: None,
+                latest_release_age_days: None,
             },
             update: Some(
                 UpdateView {
@@ -171,7 +180,8 @@ mod tests {
                 "nodegroupName": "workers",
                 "outcome": "Started",
                 "target": {"version": "1.31", "releaseVersion": null, "launchTemplate": null,
-                           "force": false, "clientRequestToken": "t", "latestReleaseVersion": null},
+                           "force": false, "clientRequestToken": "t", "latestReleaseVersion": null,
+                           "latestReleasePublishedAt": null, "latestReleaseAgeDays": null},
                 "update": {"id": "u-1", "status": "Failed", "type": "VersionUpdate",
                            "params": [{"type": "Version", "value": "1.31"}],
                            "createdAt": "2026-11-24T01:02:03Z",

@@ -2,13 +2,18 @@
 //! No I/O here; every rule is a row in the tests below.
 
 use std::cmp::Ordering;
+use std::time::{Duration, SystemTime};
 
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
 use serde::Serialize;
 
 use crate::ami::AmiFamily;
 use crate::idempotency::{TokenTarget, derive_token};
-use crate::request::{LaunchTemplateRequest, TemplateSelector, UpdateRequest, VersionRequest};
-use crate::state::{ClusterState, NodegroupState, UpdateView};
+use crate::request::{
+    LaunchTemplateRequest, TemplateSelector, TemplateVersion, UpdateRequest, VersionRequest,
+};
+use crate::state::{ClusterState, LatestRelease, NodegroupState, UpdateView};
 use crate::version::{MinorVersion, ReleaseVersion};
 
 /// The first Kubernetes minor for which no Amazon Linux 2 AMIs exist.
@@ -25,6 +30,10 @@ pub struct Target {
     pub client_request_token: String,
     /// The newest release for the node group's AMI type and target, where known.
     pub latest_release_version: Option<String>,
+    /// When that release was published (RFC 3339), where known.
+    pub latest_release_published_at: Option<String>,
+    /// Its age in whole days, where known.
+    pub latest_release_age_days: Option<u64>,
 }
 
 /// What to do once the checks pass.
@@ -32,6 +41,8 @@ pub struct Target {
 pub enum Decision {
     /// Already there: no update call.
     UpToDate,
+    /// The latest release is younger than `minReleaseAgeDays`: no update call.
+    Deferred,
     /// Change nothing; report the request that would be sent.
     DryRun,
     /// Call `UpdateNodegroupVersion`.
@@ -106,35 +117,73 @@ impl UpdateCall {
     }
 }
 
-/// Decides what to do, or why the live state forbids the request (`PreconditionFailed`).
+/// Why a request cannot go on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The live state forbids the target (`PreconditionFailed`), with what to do.
+    Precondition(String),
+    /// `minReleaseAgeDays` is set and the latest release could not be read: the caller
+    /// reports the read's own failure (`AccessDenied`, `Throttled`, `ServiceError`).
+    SoakGateBlind(String),
+}
+
+/// The target minor *T* (DESIGN step 3).
+pub fn target_minor(
+    request: &UpdateRequest,
+    nodegroup: &NodegroupState,
+    cluster: &ClusterState,
+) -> MinorVersion {
+    match request.version() {
+        VersionRequest::Explicit(v) => v,
+        VersionRequest::Cluster => cluster.version,
+        VersionRequest::Current => nodegroup.version,
+    }
+}
+
+/// Whether step 6 needs the latest release from SSM: no release requested, and a node
+/// group that can be updated now. `Some(None)` when it is needed but the AMI type publishes
+/// none; `Some(Some(parameter))` names the parameter to read.
+pub fn latest_release_lookup(
+    request: &UpdateRequest,
+    nodegroup: &NodegroupState,
+    target_minor: MinorVersion,
+) -> Option<Option<String>> {
+    let updatable = matches!(nodegroup.status.as_str(), "ACTIVE" | "DEGRADED");
+    if request.release_version().is_some() || !updatable {
+        return None;
+    }
+    let ami_type = nodegroup.ami_type.as_deref().unwrap_or("");
+    Some(crate::ami::latest_release_parameter(ami_type, target_minor))
+}
+
+/// Decides what to do, or why the request cannot go on. `latest` is what SSM said of the
+/// newest release (step 6); `now` is the time its age is measured at.
 pub fn plan(
     request: &UpdateRequest,
     event_id: &str,
     nodegroup: &NodegroupState,
     cluster: &ClusterState,
-) -> Result<Plan, String> {
+    latest: &LatestRelease,
+    now: SystemTime,
+) -> Result<Plan, Refusal> {
     let ami_type = nodegroup.ami_type.as_deref().unwrap_or("");
     let family = AmiFamily::of(ami_type);
     let current = nodegroup.version;
 
     // Step 3: the target minor, always explicit.
-    let target_minor = match request.version() {
-        VersionRequest::Explicit(v) => v,
-        VersionRequest::Cluster => cluster.version,
-        VersionRequest::Current => current,
-    };
+    let target_minor = target_minor(request, nodegroup, cluster);
 
     // Step 4, in DESIGN's order.
     if target_minor > cluster.version {
-        return Err(format!(
+        return Err(Refusal::Precondition(format!(
             "target version {target_minor} is above the control plane's {}: upgrade the cluster first, or ask for {} or \"cluster\"",
             cluster.version, cluster.version
-        ));
+        )));
     }
     if target_minor < current {
-        return Err(format!(
+        return Err(Refusal::Precondition(format!(
             "target version {target_minor} is below the node group's {current}: node groups cannot be rolled back; ask for {current} or later"
-        ));
+        )));
     }
     let current_release = nodegroup
         .release_version
@@ -145,106 +194,191 @@ pub fn plan(
         let same_minor = target_minor == current
             && (!family.release_names_minor() || wanted.minor() == have.minor());
         if same_minor && wanted.compare(have, family.suffix_order()) == Some(Ordering::Less) {
-            return Err(format!(
+            return Err(Refusal::Precondition(format!(
                 "releaseVersion {wanted} is older than the node group's {have}: AMI releases cannot be rolled back; ask for {have} or later, or omit releaseVersion for the latest"
-            ));
+            )));
         }
     }
     if let Some(wanted) = request.release_version()
         && family.release_names_minor()
         && wanted.minor() != target_minor
     {
-        return Err(format!(
+        return Err(Refusal::Precondition(format!(
             "releaseVersion {wanted} is built for Kubernetes {} but the target version is {target_minor}: ask for a {target_minor} release, or set version to {}",
             wanted.minor(),
             wanted.minor()
-        ));
+        )));
     }
     if family == AmiFamily::Custom
         && (request.version() != VersionRequest::Current || request.release_version().is_some())
     {
-        return Err(
+        return Err(Refusal::Precondition(
             "the node group uses a custom AMI (amiType CUSTOM): only a new launch template version moves it; drop version and releaseVersion and give launchTemplate.version"
                 .to_owned(),
-        );
+        ));
     }
     if let Some(wanted) = request.launch_template() {
-        check_launch_template(wanted, nodegroup)?;
+        check_launch_template(wanted, nodegroup).map_err(Refusal::Precondition)?;
     }
     if family == AmiFamily::Al2 && target_minor >= AL2_LAST_MINOR_EXCLUSIVE {
-        return Err(format!(
+        return Err(Refusal::Precondition(format!(
             "amiType {ami_type} is Amazon Linux 2, which has no AMIs for Kubernetes {AL2_LAST_MINOR_EXCLUSIVE} and later: move the workloads to an AL2023 or Bottlerocket node group first"
-        ));
+        )));
     }
     let updating = match nodegroup.status.as_str() {
         "ACTIVE" | "DEGRADED" => false,
         "UPDATING" => true,
         other => {
-            return Err(format!(
+            return Err(Refusal::Precondition(format!(
                 "the node group's status is {other}; it can be updated only when ACTIVE or DEGRADED: wait for it to settle, or repair it, then retry"
-            ));
+            )));
         }
     };
 
     let version = (family != AmiFamily::Custom).then_some(target_minor);
-    let launch_template = request.launch_template().cloned();
-    let client_request_token = match request.client_request_token() {
+    let mut target = Target {
+        version,
+        release_version: request.release_version().cloned(),
+        launch_template: request.launch_template().cloned(),
+        force: request.force(),
+        client_request_token: String::new(),
+        latest_release_version: None,
+        latest_release_published_at: None,
+        latest_release_age_days: None,
+    };
+    if let LatestRelease::Known { release, published } = latest {
+        target.latest_release_version = Some(release.to_string());
+        target.latest_release_published_at = published.map(rfc3339);
+        target.latest_release_age_days = published.map(|p| age(now, p).as_secs() / DAY.as_secs());
+    }
+
+    let decision = if updating {
+        // Step 5.
+        Decision::FindRunning
+    } else {
+        // Step 6, then 7 and 8.
+        let template_reached = template_reached(&target, nodegroup);
+        let at_target = nodegroup.version == target_minor;
+        let order = family.suffix_order();
+        let up_to_date = match (&target.release_version, latest) {
+            (Some(wanted), _) => current_release
+                .as_ref()
+                .is_some_and(|have| wanted.compare(have, order) == Some(Ordering::Equal)),
+            // A custom AMI comes from the launch template: no release to reach.
+            (None, _) if family == AmiFamily::Custom => true,
+            // At the latest, or past it: SSM can move backwards, a node group never does.
+            (None, LatestRelease::Known { release, .. }) => {
+                current_release.as_ref().is_some_and(|have| {
+                    matches!(
+                        have.compare(release, order),
+                        Some(Ordering::Equal | Ordering::Greater)
+                    )
+                })
+            }
+            // The latest is unknown: EKS picks it.
+            (None, _) => false,
+        };
+        if at_target && up_to_date && template_reached {
+            Decision::UpToDate
+        } else if let Some(days) = request.min_release_age_days() {
+            soak_gate(&mut target, family, latest, days, now)?
+        } else {
+            Decision::Start
+        }
+    };
+    // Step 7: a dry run stops where the update call would be made.
+    let decision = match decision {
+        Decision::Start if request.dry_run() => Decision::DryRun,
+        other => other,
+    };
+
+    target.client_request_token = match request.client_request_token() {
         Some(token) => token.as_str().to_owned(),
         None => derive_token(
             event_id,
             request.cluster().as_str(),
             request.nodegroup().as_str(),
             TokenTarget {
-                version: version.map(|v| v.to_string()),
-                release_version: request.release_version().map(ReleaseVersion::as_str),
-                launch_template: launch_template.as_ref().map(|lt| match lt.selector() {
-                    TemplateSelector::Id(id) => format!("id:{id}"),
-                    TemplateSelector::Name(name) => format!("name:{name}"),
-                }),
-                launch_template_version: launch_template
+                version: target.version.map(|v| v.to_string()),
+                release_version: target.release_version.as_ref().map(ReleaseVersion::as_str),
+                launch_template: target
+                    .launch_template
+                    .as_ref()
+                    .map(|lt| match lt.selector() {
+                        TemplateSelector::Id(id) => format!("id:{id}"),
+                        TemplateSelector::Name(name) => format!("name:{name}"),
+                    }),
+                launch_template_version: target
+                    .launch_template
                     .as_ref()
                     .and_then(|lt| lt.version())
                     .map(ToString::to_string),
-                force: request.force(),
+                force: target.force,
             },
         ),
     };
-    let target = Target {
-        version,
-        release_version: request.release_version().cloned(),
-        launch_template,
-        force: request.force(),
-        client_request_token,
-        latest_release_version: None,
-    };
-
-    // Step 5.
-    if updating {
-        return Ok(Plan {
-            target,
-            decision: Decision::FindRunning,
-        });
-    }
-    // Step 6.
-    if is_up_to_date(
-        &target,
-        target_minor,
-        family,
-        nodegroup,
-        current_release.as_ref(),
-    ) {
-        return Ok(Plan {
-            target,
-            decision: Decision::UpToDate,
-        });
-    }
-    // Steps 7 and 8.
-    let decision = if request.dry_run() {
-        Decision::DryRun
-    } else {
-        Decision::Start
-    };
     Ok(Plan { target, decision })
+}
+
+const DAY: Duration = Duration::from_secs(24 * 60 * 60);
+
+fn age(now: SystemTime, published: SystemTime) -> Duration {
+    now.duration_since(published).unwrap_or(Duration::ZERO)
+}
+
+fn rfc3339(time: SystemTime) -> String {
+    DateTime::from(time)
+        .fmt(Format::DateTime)
+        .unwrap_or_default()
+}
+
+/// Step 6 with `minReleaseAgeDays`: hold back a release younger than that, or send the
+/// soaked one explicitly so EKS cannot pick a newer, unsoaked one. A gate that cannot see
+/// the release's age lets nothing through.
+fn soak_gate(
+    target: &mut Target,
+    family: AmiFamily,
+    latest: &LatestRelease,
+    days: u16,
+    now: SystemTime,
+) -> Result<Decision, Refusal> {
+    if target.release_version.is_some() {
+        // An explicit release was vetted by whoever named it; its age is not published.
+        return Ok(Decision::Start);
+    }
+    if family == AmiFamily::Custom {
+        return Err(Refusal::Precondition(
+            "minReleaseAgeDays gates EKS-published AMI releases, and a custom-AMI node group has none: drop minReleaseAgeDays".to_owned(),
+        ));
+    }
+    match latest {
+        LatestRelease::Known { release, published } => {
+            let Some(published) = published else {
+                return Err(Refusal::SoakGateBlind(format!(
+                    "the latest release {release} has no publication date, so minReleaseAgeDays cannot be checked; retry later or give releaseVersion"
+                )));
+            };
+            let required = DAY * u32::from(days);
+            if age(now, *published) < required {
+                Ok(Decision::Deferred)
+            } else {
+                target.release_version = Some(release.clone());
+                Ok(Decision::Start)
+            }
+        }
+        LatestRelease::Unpublished { parameter } => Err(Refusal::Precondition(match parameter {
+            Some(parameter) => format!(
+                "minReleaseAgeDays needs the latest release's age, but nothing is published at {parameter}: give releaseVersion, or drop minReleaseAgeDays"
+            ),
+            None => "minReleaseAgeDays needs the latest release's age, and this AMI type publishes no release parameter (Windows): give releaseVersion, or drop minReleaseAgeDays".to_owned(),
+        })),
+        LatestRelease::Unreadable { parameter } => Err(Refusal::SoakGateBlind(format!(
+            "minReleaseAgeDays is set but the latest release could not be read from {parameter}"
+        ))),
+        LatestRelease::NotNeeded => Err(Refusal::SoakGateBlind(
+            "minReleaseAgeDays is set but the latest release was not looked up".to_owned(),
+        )),
+    }
 }
 
 fn check_launch_template(
@@ -280,42 +414,22 @@ fn check_launch_template(
     Ok(())
 }
 
-/// Step 6: at the target minor, at the requested release and launch template version.
-fn is_up_to_date(
-    target: &Target,
-    target_minor: MinorVersion,
-    family: AmiFamily,
-    nodegroup: &NodegroupState,
-    current_release: Option<&ReleaseVersion>,
-) -> bool {
-    if nodegroup.version != target_minor {
-        return false;
-    }
-    let release_reached = match (&target.release_version, current_release) {
-        (Some(wanted), Some(have)) => {
-            wanted.compare(have, family.suffix_order()) == Some(Ordering::Equal)
-        }
-        (Some(_), None) => false,
-        // A custom AMI comes from the launch template; there is no release to reach.
-        (None, _) if family == AmiFamily::Custom => true,
-        // Which release is the latest is not known here: let EKS decide.
-        (None, _) => false,
-    };
-    let template_reached = match target.launch_template.as_ref().and_then(|lt| lt.version()) {
+/// Whether the node group already runs the requested launch template version (or none
+/// was requested).
+fn template_reached(target: &Target, nodegroup: &NodegroupState) -> bool {
+    match target.launch_template.as_ref().and_then(|lt| lt.version()) {
         None => true,
-        Some(wanted) => {
-            // `$Latest` and `$Default` name a number only EC2 knows; never assume it is
-            // the one the node group runs.
-            let wanted = wanted.to_string();
-            wanted.bytes().all(|b| b.is_ascii_digit())
-                && nodegroup
-                    .launch_template
-                    .as_ref()
-                    .and_then(|lt| lt.version.as_deref())
-                    == Some(wanted.as_str())
+        // `$Latest` and `$Default` name a number only EC2 knows; never assume it is the
+        // one the node group runs.
+        Some(TemplateVersion::Latest | TemplateVersion::Default) => false,
+        Some(TemplateVersion::Number(n)) => {
+            nodegroup
+                .launch_template
+                .as_ref()
+                .and_then(|lt| lt.version.as_deref())
+                == Some(n.to_string().as_str())
         }
-    };
-    release_reached && template_reached
+    }
 }
 
 /// Step 5: whether a running update is the one this request asks for. `Err` says how it
@@ -414,24 +528,49 @@ mod tests {
         }
     }
 
-    fn decide(req: Value, ng: &NodegroupState, cp: &str) -> Result<Plan, String> {
-        plan(&request(req), "event-1", ng, &cluster(cp))
+    fn decide(req: Value, ng: &NodegroupState, cp: &str) -> Result<Plan, Refusal> {
+        decide_with(req, ng, cp, &LatestRelease::NotNeeded)
+    }
+
+    fn decide_with(
+        req: Value,
+        ng: &NodegroupState,
+        cp: &str,
+        latest: &LatestRelease,
+    ) -> Result<Plan, Refusal> {
+        plan(&request(req), "event-1", ng, &cluster(cp), latest, now())
+    }
+
+    /// A fixed "now" for release ages: 2026-11-24T00:00:00Z.
+    fn now() -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_478_400)
+    }
+
+    fn days_ago(days: u64) -> SystemTime {
+        now() - DAY * u32::try_from(days).unwrap()
+    }
+
+    fn known(release: &str, published_days_ago: u64) -> LatestRelease {
+        LatestRelease::Known {
+            release: ReleaseVersion::parse(release).unwrap(),
+            published: Some(days_ago(published_days_ago)),
+        }
     }
 
     /// Asserts a refusal whose message contains `needle`.
     fn refused(req: Value, ng: &NodegroupState, cp: &str, needle: &str) {
         match decide(req.clone(), ng, cp) {
-            Err(message) => assert!(
+            Err(Refusal::Precondition(message)) => assert!(
                 message.contains(needle),
                 "{req}: {message:?} lacks {needle:?}"
             ),
-            Ok(plan) => panic!("{req} should be refused, got {plan:?}"),
+            other => panic!("{req} should be refused, got {other:?}"),
         }
     }
 
     fn decision(req: Value, ng: &NodegroupState, cp: &str) -> Decision {
         decide(req.clone(), ng, cp)
-            .unwrap_or_else(|e| panic!("{req} refused: {e}"))
+            .unwrap_or_else(|e| panic!("{req} refused: {e:?}"))
             .decision
     }
 
@@ -805,10 +944,17 @@ mod tests {
     fn derived_token_follows_the_event_and_the_resolved_target() {
         let ng = al2023("1.30", "1.30.4-20241109");
         let token = |req: Value, event: &str, cp: &str| {
-            plan(&request(req), event, &ng, &cluster(cp))
-                .unwrap()
-                .target
-                .client_request_token
+            plan(
+                &request(req),
+                event,
+                &ng,
+                &cluster(cp),
+                &LatestRelease::NotNeeded,
+                now(),
+            )
+            .unwrap()
+            .target
+            .client_request_token
         };
         let a = token(json!({"version": "cluster"}), "e1", "1.31");
         assert_eq!(a, token(json!({"version": "cluster"}), "e1", "1.31"));
@@ -936,11 +1082,310 @@ mod tests {
     fn dry_run_call_is_the_exact_request() {
         let ng = al2023("1.30", "1.30.4-20241109");
         let req = request(json!({"version": "1.31", "clientRequestToken": "t-1", "dryRun": true}));
-        let plan = plan(&req, "e", &ng, &cluster("1.31")).unwrap();
+        let plan = plan(
+            &req,
+            "e",
+            &ng,
+            &cluster("1.31"),
+            &LatestRelease::NotNeeded,
+            now(),
+        )
+        .unwrap();
         let call = serde_json::to_value(UpdateCall::new(&req, &plan.target)).unwrap();
         assert_eq!(
             call,
             json!({"clusterName": "prod", "nodegroupName": "workers", "version": "1.31", "force": false, "clientRequestToken": "t-1"})
+        );
+    }
+
+    // ---------------------------------------------------------------- release awareness
+
+    #[test]
+    fn at_the_latest_release_is_up_to_date() {
+        let ng = al2023("1.31", "1.31.7-20251120");
+        let plan = decide_with(json!({}), &ng, "1.31", &known("1.31.7-20251120", 10)).unwrap();
+        assert_eq!(plan.decision, Decision::UpToDate);
+        assert_eq!(
+            plan.target.latest_release_version.as_deref(),
+            Some("1.31.7-20251120")
+        );
+        assert_eq!(plan.target.latest_release_age_days, Some(10));
+        assert_eq!(
+            plan.target.latest_release_published_at.as_deref(),
+            Some("2026-11-14T00:00:00Z")
+        );
+    }
+
+    #[test]
+    fn past_the_latest_release_is_up_to_date_never_backwards() {
+        // SSM can move backwards (a release pulled); the node group must not follow it.
+        let ng = al2023("1.31", "1.31.8-20251201");
+        let plan = decide_with(
+            json!({"minReleaseAgeDays": 3}),
+            &ng,
+            "1.31",
+            &known("1.31.7-20251120", 10),
+        )
+        .unwrap();
+        assert_eq!(plan.decision, Decision::UpToDate);
+    }
+
+    #[test]
+    fn behind_the_latest_release_starts_and_lets_eks_choose_without_a_gate() {
+        let ng = al2023("1.31", "1.31.2-20241115");
+        let plan = decide_with(json!({}), &ng, "1.31", &known("1.31.7-20251120", 1)).unwrap();
+        assert_eq!(plan.decision, Decision::Start);
+        assert_eq!(plan.target.release_version, None);
+        assert_eq!(
+            plan.target.latest_release_version.as_deref(),
+            Some("1.31.7-20251120")
+        );
+    }
+
+    #[test]
+    fn a_new_minor_is_never_up_to_date() {
+        let ng = al2023("1.30", "1.30.9-20251120");
+        let plan = decide_with(
+            json!({"version": "1.31"}),
+            &ng,
+            "1.31",
+            &known("1.31.7-20251120", 30),
+        )
+        .unwrap();
+        assert_eq!(plan.decision, Decision::Start);
+    }
+
+    #[test]
+    fn bottlerocket_at_the_latest_is_up_to_date_and_another_commit_is_not() {
+        let ng = nodegroup("1.31", "1.26.1-943d9a41", "BOTTLEROCKET_x86_64", "ACTIVE");
+        assert_eq!(
+            decide_with(json!({}), &ng, "1.31", &known("1.26.1-943d9a41", 5))
+                .unwrap()
+                .decision,
+            Decision::UpToDate
+        );
+        assert_eq!(
+            decide_with(json!({}), &ng, "1.31", &known("1.26.1-0000abcd", 5))
+                .unwrap()
+                .decision,
+            Decision::Start
+        );
+        assert_eq!(
+            decide_with(json!({}), &ng, "1.31", &known("1.25.0-0000abcd", 5))
+                .unwrap()
+                .decision,
+            Decision::UpToDate
+        );
+    }
+
+    #[test]
+    fn unknown_latest_without_a_gate_goes_on() {
+        let ng = al2023("1.31", "1.31.2-20241115");
+        for latest in [
+            LatestRelease::Unpublished { parameter: None },
+            LatestRelease::Unpublished {
+                parameter: Some("/aws/service/x".into()),
+            },
+            LatestRelease::Unreadable {
+                parameter: "/aws/service/x".into(),
+            },
+        ] {
+            let plan = decide_with(json!({}), &ng, "1.31", &latest).unwrap();
+            assert_eq!(plan.decision, Decision::Start, "{latest:?}");
+            assert_eq!(plan.target.latest_release_version, None);
+        }
+    }
+
+    #[test]
+    fn soak_gate_defers_a_release_younger_than_the_minimum() {
+        let ng = al2023("1.31", "1.31.2-20241115");
+        let plan = decide_with(
+            json!({"minReleaseAgeDays": 7}),
+            &ng,
+            "1.31",
+            &known("1.31.7-20251120", 6),
+        )
+        .unwrap();
+        assert_eq!(plan.decision, Decision::Deferred);
+        assert_eq!(plan.target.latest_release_age_days, Some(6));
+        assert_eq!(plan.target.release_version, None);
+        // Just under the minimum is still too young.
+        let almost = LatestRelease::Known {
+            release: ReleaseVersion::parse("1.31.7-20251120").unwrap(),
+            published: Some(now() - DAY * 7 + Duration::from_secs(1)),
+        };
+        assert_eq!(
+            decide_with(json!({"minReleaseAgeDays": 7}), &ng, "1.31", &almost)
+                .unwrap()
+                .decision,
+            Decision::Deferred
+        );
+    }
+
+    #[test]
+    fn soak_gate_sends_a_soaked_release_explicitly() {
+        let ng = al2023("1.31", "1.31.2-20241115");
+        for days in [7, 30] {
+            let plan = decide_with(
+                json!({"minReleaseAgeDays": 7}),
+                &ng,
+                "1.31",
+                &known("1.31.7-20251120", days),
+            )
+            .unwrap();
+            assert_eq!(plan.decision, Decision::Start);
+            assert_eq!(
+                plan.target
+                    .release_version
+                    .as_ref()
+                    .map(ReleaseVersion::as_str),
+                Some("1.31.7-20251120")
+            );
+        }
+        let zero = decide_with(
+            json!({"minReleaseAgeDays": 0}),
+            &ng,
+            "1.31",
+            &known("1.31.7-20251120", 0),
+        )
+        .unwrap();
+        assert_eq!(zero.decision, Decision::Start);
+    }
+
+    #[test]
+    fn soak_gate_dry_run_shows_the_release_it_would_send() {
+        let ng = al2023("1.31", "1.31.2-20241115");
+        let req = request(json!({"minReleaseAgeDays": 7, "dryRun": true}));
+        let plan = plan(
+            &req,
+            "e",
+            &ng,
+            &cluster("1.31"),
+            &known("1.31.7-20251120", 9),
+            now(),
+        )
+        .unwrap();
+        assert_eq!(plan.decision, Decision::DryRun);
+        assert_eq!(
+            UpdateCall::new(&req, &plan.target)
+                .release_version
+                .as_deref(),
+            Some("1.31.7-20251120")
+        );
+    }
+
+    #[test]
+    fn soak_gate_token_is_bound_to_the_release_it_sends() {
+        let ng = al2023("1.31", "1.31.2-20241115");
+        let a = decide_with(
+            json!({"minReleaseAgeDays": 7}),
+            &ng,
+            "1.31",
+            &known("1.31.7-20251120", 9),
+        )
+        .unwrap();
+        let b = decide_with(
+            json!({"minReleaseAgeDays": 7}),
+            &ng,
+            "1.31",
+            &known("1.31.8-20251201", 9),
+        )
+        .unwrap();
+        assert_ne!(a.target.client_request_token, b.target.client_request_token);
+    }
+
+    #[test]
+    fn soak_gate_that_cannot_see_lets_nothing_through() {
+        let ng = al2023("1.31", "1.31.2-20241115");
+        let gate = json!({"minReleaseAgeDays": 7});
+        let blind = [
+            LatestRelease::Unreadable {
+                parameter: "/aws/service/x".into(),
+            },
+            LatestRelease::Known {
+                release: ReleaseVersion::parse("1.31.7-20251120").unwrap(),
+                published: None,
+            },
+        ];
+        for latest in blind {
+            assert!(
+                matches!(
+                    decide_with(gate.clone(), &ng, "1.31", &latest),
+                    Err(Refusal::SoakGateBlind(_))
+                ),
+                "{latest:?}"
+            );
+        }
+        let unpublished = LatestRelease::Unpublished {
+            parameter: Some("/aws/service/eks/optimized-ami/1.31/x".into()),
+        };
+        assert!(
+            matches!(decide_with(gate.clone(), &ng, "1.31", &unpublished), Err(Refusal::Precondition(m)) if m.contains("nothing is published"))
+        );
+        let windows = nodegroup(
+            "1.31",
+            "1.31-2024.11.12",
+            "WINDOWS_CORE_2022_x86_64",
+            "ACTIVE",
+        );
+        assert!(
+            matches!(decide_with(gate.clone(), &windows, "1.31", &LatestRelease::Unpublished { parameter: None }), Err(Refusal::Precondition(m)) if m.contains("Windows"))
+        );
+        let custom = with_template(nodegroup("1.31", "", "CUSTOM", "ACTIVE"), "3");
+        let req = json!({"minReleaseAgeDays": 7, "launchTemplate": {"id": "lt-0123456789abcdef0", "version": "4"}});
+        assert!(
+            matches!(decide_with(req, &custom, "1.31", &LatestRelease::Unpublished { parameter: None }), Err(Refusal::Precondition(m)) if m.contains("custom-AMI"))
+        );
+    }
+
+    #[test]
+    fn soak_gate_leaves_an_explicit_release_alone() {
+        let ng = al2023("1.31", "1.31.2-20241115");
+        let plan = decide_with(
+            json!({"minReleaseAgeDays": 7, "releaseVersion": "1.31.3-20241201"}),
+            &ng,
+            "1.31",
+            &LatestRelease::NotNeeded,
+        )
+        .unwrap();
+        assert_eq!(plan.decision, Decision::Start);
+    }
+
+    #[test]
+    fn latest_release_is_looked_up_only_when_step_6_needs_it() {
+        let minor = v("1.31");
+        let active = al2023("1.31", "1.31.2-20241115");
+        assert_eq!(
+            latest_release_lookup(&request(json!({})), &active, minor),
+            Some(Some("/aws/service/eks/optimized-ami/1.31/amazon-linux-2023/x86_64/standard/recommended/release_version".into()))
+        );
+        assert_eq!(
+            latest_release_lookup(
+                &request(json!({"releaseVersion": "1.31.3-20241201"})),
+                &active,
+                minor
+            ),
+            None
+        );
+        let updating = nodegroup(
+            "1.31",
+            "1.31.2-20241115",
+            "AL2023_x86_64_STANDARD",
+            "UPDATING",
+        );
+        assert_eq!(
+            latest_release_lookup(&request(json!({})), &updating, minor),
+            None
+        );
+        let windows = nodegroup(
+            "1.31",
+            "1.31-2024.11.12",
+            "WINDOWS_FULL_2022_x86_64",
+            "DEGRADED",
+        );
+        assert_eq!(
+            latest_release_lookup(&request(json!({})), &windows, minor),
+            Some(None)
         );
     }
 }

@@ -1,7 +1,9 @@
 //! The live state the checks need, in our own types: what the EKS adapter reads and the
 //! planning step decides on. Nothing here knows the SDK.
 
-use crate::version::MinorVersion;
+use std::time::SystemTime;
+
+use crate::version::{MinorVersion, ReleaseVersion};
 
 /// A managed node group as `DescribeNodegroup` reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,4 +61,24 @@ pub struct UpdateErrorView {
     pub error_code: Option<String>,
     pub error_message: Option<String>,
     pub resource_ids: Vec<String>,
+}
+
+/// What is known of the newest AMI release for the node group's AMI type and target minor
+/// (DESIGN step 6).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LatestRelease {
+    /// Not looked up: the request names its release, or the node group is not in a state
+    /// where step 6 is reached.
+    NotNeeded,
+    /// The AMI type publishes no release (Windows, `CUSTOM`, an unknown type), or nothing is
+    /// published at its parameter for this minor.
+    Unpublished { parameter: Option<String> },
+    /// Read from the public SSM parameter.
+    Known {
+        release: ReleaseVersion,
+        /// When the parameter was last written: the release's publication.
+        published: Option<SystemTime>,
+    },
+    /// The parameter could not be read (access denied, throttled, timed out, unusable).
+    Unreadable { parameter: String },
 }

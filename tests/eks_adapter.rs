@@ -2,13 +2,13 @@
 //! replaced by `aws-smithy-mocks` rules: the fields sent, the calls made, the resume path
 //! after `ResourceInUseException`, `ListUpdates` paging and every error mapping.
 
-use std::time::Duration;
+mod common;
 
 use aws_sdk_eks::Client;
 use aws_sdk_eks::config::http::HttpResponse;
 use aws_sdk_eks::operation::describe_cluster::{DescribeClusterError, DescribeClusterOutput};
-use aws_sdk_eks::operation::describe_nodegroup::{DescribeNodegroupError, DescribeNodegroupOutput};
-use aws_sdk_eks::operation::describe_update::{DescribeUpdateError, DescribeUpdateOutput};
+use aws_sdk_eks::operation::describe_nodegroup::DescribeNodegroupError;
+use aws_sdk_eks::operation::describe_update::DescribeUpdateError;
 use aws_sdk_eks::operation::list_updates::{ListUpdatesError, ListUpdatesOutput};
 use aws_sdk_eks::operation::update_nodegroup_version::{
     UpdateNodegroupVersionError, UpdateNodegroupVersionOutput,
@@ -17,211 +17,14 @@ use aws_sdk_eks::types::error::{
     ClientException, InvalidParameterException, InvalidRequestException, ResourceInUseException,
     ResourceNotFoundException, ServerException, ServiceUnavailableException,
 };
-use aws_sdk_eks::types::{
-    AmiTypes, Cluster, ErrorCode, ErrorDetail, LaunchTemplateSpecification, Nodegroup,
-    NodegroupStatus, Update, UpdateParam, UpdateParamType, UpdateStatus, UpdateType,
-};
-use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use aws_sdk_eks::types::{Cluster, ErrorCode, ErrorDetail, Nodegroup, NodegroupStatus, Update};
+use aws_smithy_mocks::{Rule, mock};
 use aws_smithy_runtime_api::http::StatusCode;
-use aws_smithy_types::DateTime;
 use aws_smithy_types::body::SdkBody;
-use aws_smithy_types::retry::RetryConfig;
+use common::*;
 use eks_nodegroup_updater::allowlist::Allowlist;
-use eks_nodegroup_updater::deadline::{CallLimits, Deadline};
-use eks_nodegroup_updater::eks::Eks;
-use eks_nodegroup_updater::output::{Outcome, Output};
-use eks_nodegroup_updater::{Config, Error, Updater};
-use serde_json::{Value, json};
-
-// ---------------------------------------------------------------- fixtures
-
-fn nodegroup(version: &str, release: &str, ami: &str, status: &str) -> Nodegroup {
-    Nodegroup::builder()
-        .cluster_name("prod")
-        .nodegroup_name("workers")
-        .version(version)
-        .release_version(release)
-        .ami_type(AmiTypes::from(ami))
-        .status(NodegroupStatus::from(status))
-        .build()
-}
-
-fn al2023(version: &str, release: &str, status: &str) -> Nodegroup {
-    nodegroup(version, release, "AL2023_x86_64_STANDARD", status)
-}
-
-fn with_template(ng: Nodegroup, version: &str) -> Nodegroup {
-    let mut ng = ng;
-    ng.launch_template = Some(
-        LaunchTemplateSpecification::builder()
-            .id("lt-0123456789abcdef0")
-            .name("workers-lt")
-            .version(version)
-            .build(),
-    );
-    ng
-}
-
-fn describe_nodegroup(ng: Nodegroup) -> Rule {
-    mock!(Client::describe_nodegroup)
-        .match_requests(|r| {
-            r.cluster_name() == Some("prod") && r.nodegroup_name() == Some("workers")
-        })
-        .then_output(move || {
-            DescribeNodegroupOutput::builder()
-                .nodegroup(ng.clone())
-                .build()
-        })
-}
-
-fn describe_cluster(version: &str) -> Rule {
-    let version = version.to_owned();
-    mock!(Client::describe_cluster)
-        .match_requests(|r| r.name() == Some("prod"))
-        .then_output(move || {
-            DescribeClusterOutput::builder()
-                .cluster(Cluster::builder().name("prod").version(&version).build())
-                .build()
-        })
-}
-
-fn update(id: &str, status: &str, kind: &str, params: &[(&str, &str)]) -> Update {
-    Update::builder()
-        .id(id)
-        .status(UpdateStatus::from(status))
-        .r#type(UpdateType::from(kind))
-        .set_params(Some(
-            params
-                .iter()
-                .map(|(k, v)| {
-                    UpdateParam::builder()
-                        .r#type(UpdateParamType::from(*k))
-                        .value(*v)
-                        .build()
-                })
-                .collect(),
-        ))
-        .created_at(DateTime::from_secs(1_795_914_123))
-        .build()
-}
-
-fn update_started(u: Update) -> Rule {
-    mock!(Client::update_nodegroup_version).then_output(move || {
-        UpdateNodegroupVersionOutput::builder()
-            .update(u.clone())
-            .build()
-    })
-}
-
-fn update_never_called() -> Rule {
-    mock!(Client::update_nodegroup_version)
-        .then_output(|| UpdateNodegroupVersionOutput::builder().build())
-}
-
-fn describe_update(u: Update) -> Rule {
-    let id = u.id().unwrap_or_default().to_owned();
-    mock!(Client::describe_update)
-        .match_requests(move |r| {
-            r.update_id() == Some(id.as_str())
-                && r.name() == Some("prod")
-                && r.nodegroup_name() == Some("workers")
-        })
-        .then_output(move || DescribeUpdateOutput::builder().update(u.clone()).build())
-}
-
-/// `ListUpdates` answering the pages in order, each with the next page's token.
-fn list_updates(pages: &[&[&str]]) -> Rule {
-    let pages: Vec<Vec<String>> = pages
-        .iter()
-        .map(|p| p.iter().map(|s| s.to_string()).collect())
-        .collect();
-    let last = pages.len() - 1;
-    let mut seq = mock!(Client::list_updates)
-        .match_requests(|r| r.name() == Some("prod") && r.nodegroup_name() == Some("workers"))
-        .sequence();
-    for (i, ids) in pages.into_iter().enumerate() {
-        seq = seq.output(move || {
-            ListUpdatesOutput::builder()
-                .set_update_ids(Some(ids.clone()))
-                .set_next_token((i < last).then(|| format!("page-{}", i + 1)))
-                .build()
-        });
-    }
-    seq.build()
-}
-
-/// An HTTP answer as EKS sends errors: status, `x-amzn-ErrorType`, JSON `message`.
-fn http_error(status: u16, code: Option<&str>, message: &str) -> HttpResponse {
-    let mut response = HttpResponse::new(
-        StatusCode::try_from(status).expect("valid status"),
-        SdkBody::from(json!({ "message": message }).to_string()),
-    );
-    response
-        .headers_mut()
-        .insert("content-type", "application/json");
-    if let Some(code) = code {
-        response
-            .headers_mut()
-            .insert("x-amzn-ErrorType", code.to_owned());
-    }
-    response
-}
-
-fn mocked(rules: &[&Rule]) -> Updater {
-    updater_with(Allowlist::Any, rules)
-}
-
-fn updater_with(allowlist: Allowlist, rules: &[&Rule]) -> Updater {
-    let client = mock_client!(aws_sdk_eks, RuleMode::MatchAny, rules, |c| c.retry_config(
-        // Standard mode with the SDK's three attempts, minus the waiting.
-        RetryConfig::standard()
-            .with_max_attempts(3)
-            .with_initial_backoff(Duration::from_millis(1))
-            .with_max_backoff(Duration::from_millis(5))
-    ));
-    Updater::new(
-        Eks::new(client),
-        Config {
-            allowlist,
-            limits: CallLimits::default(),
-        },
-    )
-}
-
-fn request(extra: Value) -> Value {
-    let mut payload = json!({"clusterName": "prod", "nodegroupName": "workers"});
-    for (k, v) in extra.as_object().expect("object") {
-        payload[k] = v.clone();
-    }
-    payload
-}
-
-async fn run(updater: &Updater, payload: Value) -> Result<Output, Error> {
-    updater
-        .run(
-            &payload,
-            "request-1",
-            &Deadline::unbounded(CallLimits::default()),
-        )
-        .await
-}
-
-fn assert_error(result: Result<Output, Error>, error_type: &str, needle: &str) -> Error {
-    let error = match result {
-        Ok(output) => panic!("expected {error_type}, got {output:?}"),
-        Err(e) => e,
-    };
-    let message = error.to_string();
-    assert_eq!(error.error_type(), error_type, "{message}");
-    assert!(message.contains(needle), "{message:?} lacks {needle:?}");
-    if error_type != "InvalidInput" {
-        assert!(
-            message.starts_with("cluster 'prod', node group 'workers': "),
-            "{message}"
-        );
-    }
-    error
-}
+use eks_nodegroup_updater::output::Outcome;
+use serde_json::json;
 
 // ---------------------------------------------------------------- the happy paths
 
@@ -419,7 +222,7 @@ async fn up_to_date_and_dry_run_make_no_update_call() {
 async fn outside_the_allowlist_no_aws_call_is_made() {
     let ng = describe_nodegroup(al2023("1.30", "1.30.4-20241109", "ACTIVE"));
     let cluster = describe_cluster("1.31");
-    let updater = updater_with(Allowlist::parse(Some("staging-*")), &[&ng, &cluster]);
+    let updater = updater_with(Allowlist::parse(Some("staging-*")), &[&ng, &cluster], &[]);
     assert_error(
         run(&updater, request(json!({}))).await,
         "NotAllowed",

@@ -10,6 +10,7 @@ use aws_smithy_types::retry::RetryConfig;
 use eks_nodegroup_updater::allowlist::Allowlist;
 use eks_nodegroup_updater::deadline::{CallLimits, Deadline};
 use eks_nodegroup_updater::eks::Eks;
+use eks_nodegroup_updater::ssm::Ssm;
 use eks_nodegroup_updater::{Config, Updater};
 use serde_json::json;
 
@@ -31,8 +32,14 @@ fn updater(endpoint: &str) -> Updater {
         )
         .timeout_config(LIMITS.timeout_config())
         .build();
+    let ssm = aws_sdk_ssm::Config::builder()
+        .with_test_defaults_v2()
+        .endpoint_url(endpoint)
+        .timeout_config(LIMITS.timeout_config())
+        .build();
     Updater::new(
         Eks::new(aws_sdk_eks::Client::from_conf(config)),
+        Ssm::new(aws_sdk_ssm::Client::from_conf(ssm)),
         Config {
             allowlist: Allowlist::Any,
             limits: LIMITS,
