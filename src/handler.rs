@@ -102,16 +102,17 @@ impl Updater {
         // cluster, the latest release is read while DescribeCluster is still under way.
         let nodegroup_and_latest = async {
             let nodegroup = self.eks.describe_nodegroup(&subject, deadline).await?;
-            let latest = match request.version() {
-                VersionRequest::Explicit(minor) => Some(
+            let minor = match request.version() {
+                VersionRequest::Explicit(minor) => Some(minor),
+                VersionRequest::Current => Some(nodegroup.version),
+                VersionRequest::Cluster => None,
+            };
+            let latest = match minor {
+                Some(minor) => Some(
                     self.latest_release(request, &nodegroup, minor, &subject, deadline)
                         .await,
                 ),
-                VersionRequest::Current => Some(
-                    self.latest_release(request, &nodegroup, nodegroup.version, &subject, deadline)
-                        .await,
-                ),
-                VersionRequest::Cluster => None,
+                None => None,
             };
             Ok::<_, Error>((nodegroup, latest))
         };
