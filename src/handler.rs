@@ -11,7 +11,7 @@ use crate::deadline::{CallLimits, Deadline};
 use crate::eks::{Eks, StartOutcome};
 use crate::error::{Error, Subject};
 use crate::event::{self, RawPayload};
-use crate::output::{Outcome, Output, TargetOutput};
+use crate::output::{Outcome, Output};
 use crate::plan::{self, Decision, Refusal, Target, UpdateCall};
 use crate::request::{UpdateRequest, VersionRequest};
 use crate::ssm::Ssm;
@@ -160,7 +160,7 @@ impl Updater {
             cluster_name: subject.cluster.clone(),
             nodegroup_name: subject.nodegroup.clone(),
             outcome,
-            target: TargetOutput::from(&plan.target),
+            target: plan.target.clone(),
             update,
             request,
         };

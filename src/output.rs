@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::plan::{LaunchTemplateCall, Target, UpdateCall};
+use crate::plan::{Target, UpdateCall};
 use crate::state::{UpdateErrorView, UpdateView};
 
 /// What happened, for a state machine's `Choice`.
@@ -34,46 +34,11 @@ pub struct Output {
     pub cluster_name: String,
     pub nodegroup_name: String,
     pub outcome: Outcome,
-    pub target: TargetOutput,
+    pub target: Target,
     /// The update to poll with `DescribeUpdate`; null for `UpToDate`, `Deferred`, `DryRun`.
     pub update: Option<UpdateOutput>,
     /// For `DryRun`: the exact `UpdateNodegroupVersion` request that would be sent.
     pub request: Option<UpdateCall>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TargetOutput {
-    /// Null for a custom-AMI node group, whose version is never sent.
-    pub version: Option<String>,
-    pub release_version: Option<String>,
-    pub launch_template: Option<LaunchTemplateCall>,
-    pub force: bool,
-    pub client_request_token: String,
-    /// The newest release SSM names for the AMI type and target (null where unknown).
-    pub latest_release_version: Option<String>,
-    /// When it was published, RFC 3339 (null where unknown).
-    pub latest_release_published_at: Option<String>,
-    /// Its age in whole days (null where unknown): with `Deferred`, why.
-    pub latest_release_age_days: Option<u64>,
-}
-
-impl From<&Target> for TargetOutput {
-    fn from(target: &Target) -> Self {
-        Self {
-            version: target.version.map(|v| v.to_string()),
-            release_version: target.release_version.as_ref().map(|r| r.to_string()),
-            launch_template: target
-                .launch_template
-                .as_ref()
-                .map(LaunchTemplateCall::from_request),
-            force: target.force,
-            client_request_token: target.client_request_token.clone(),
-            latest_release_version: target.latest_release_version.clone(),
-            latest_release_published_at: target.latest_release_published_at.clone(),
-            latest_release_age_days: target.latest_release_age_days,
-        }
-    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -138,6 +103,7 @@ impl From<UpdateErrorView> for UpdateErrorOutput {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::version::MinorVersion;
     use serde_json::json;
 
     #[test]
@@ -146,8 +112,8 @@ mod tests {
             cluster_name: "prod".into(),
             nodegroup_name: "workers".into(),
             outcome: Outcome::Started,
-            target: TargetOutput {
-                version: Some("1.31".into()),
+            target: Target {
+                version: MinorVersion::parse("1.31"),
                 release_version: None,
                 launch_template: None,
                 force: false,

@@ -19,21 +19,35 @@ use crate::version::{MinorVersion, ReleaseVersion};
 /// The first Kubernetes minor for which no Amazon Linux 2 AMIs exist.
 pub const AL2_LAST_MINOR_EXCLUSIVE: MinorVersion = MinorVersion::new(1, 33);
 
-/// What the node group should end on, resolved against the live state.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What the node group should end on, resolved against the live state. Serialised as the
+/// output's `target` (DESIGN, "Output").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Target {
-    /// `None` for a custom-AMI node group, whose version is never sent.
+    /// `None` (null) for a custom-AMI node group, whose version is never sent.
     pub version: Option<MinorVersion>,
     pub release_version: Option<ReleaseVersion>,
+    #[serde(serialize_with = "launch_template_as_sent")]
     pub launch_template: Option<LaunchTemplateRequest>,
     pub force: bool,
     pub client_request_token: String,
-    /// The newest release for the node group's AMI type and target, where known.
+    /// The newest release SSM names for the AMI type and target (null where unknown).
     pub latest_release_version: Option<String>,
-    /// When that release was published (RFC 3339), where known.
+    /// When that release was published, RFC 3339 (null where unknown).
     pub latest_release_published_at: Option<String>,
-    /// Its age in whole days, where known.
+    /// Its age in whole days (null where unknown): with `Deferred`, why.
     pub latest_release_age_days: Option<u64>,
+}
+
+/// The launch template in the shape of the API request: `{"id"|"name", "version"}`.
+fn launch_template_as_sent<S: serde::Serializer>(
+    launch_template: &Option<LaunchTemplateRequest>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    launch_template
+        .as_ref()
+        .map(LaunchTemplateCall::from_request)
+        .serialize(serializer)
 }
 
 /// What to do once the checks pass.

@@ -36,6 +36,13 @@ impl MinorVersion {
     }
 }
 
+/// Serialised as its text, `"1.31"`, as the output contract shows it.
+impl serde::Serialize for MinorVersion {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 impl fmt::Display for MinorVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}.{}", self.major, self.minor)
@@ -127,6 +134,12 @@ impl ReleaseVersion {
                 (a.len() == b.len()).then(|| a.cmp(&b))
             }
         }
+    }
+}
+
+impl serde::Serialize for ReleaseVersion {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text)
     }
 }
 

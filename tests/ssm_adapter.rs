@@ -127,7 +127,7 @@ async fn a_soaked_release_is_sent_explicitly() {
         .expect("started");
     assert_eq!(output.outcome, Outcome::Started);
     assert_eq!(
-        output.target.release_version.as_deref(),
+        output.target.release_version.as_ref().map(|r| r.as_str()),
         Some("1.31.7-20251120")
     );
     assert_eq!(start.num_calls(), 1);
