@@ -1,0 +1,73 @@
+"""Fixtures for the end-to-end tier: one endpoint, one emulator and one function process
+per test module (startup costs ~1-2 s), the endpoint reset (and reseeded) per test.
+
+On a failing test the tail of every running process's log is added to the report.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+import harness as h
+
+def pytest_configure(config: pytest.Config) -> None:
+    # SIGTERM (e.g. a CI timeout) unwinds like Ctrl-C, so fixtures stop their processes.
+    h.install_sigterm_handler()
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("e2e")
+
+
+@pytest.fixture(scope="module")
+def endpoint(workdir: Path) -> Iterator[h.LocalEks]:
+    with h.local_eks(workdir) as eks:
+        yield eks
+
+
+@pytest.fixture(scope="module")
+def lam(endpoint: h.LocalEks, workdir: Path) -> Iterator[h.Lambda]:
+    """The function, any cluster allowed."""
+    with h.lambda_function(
+        endpoint.url, workdir, name="function"
+    ) as fn:
+        yield fn
+
+
+@pytest.fixture(scope="module")
+def restricted_lam(endpoint: h.LocalEks, workdir: Path) -> Iterator[h.Lambda]:
+    """A second function (own emulator) with ALLOWED_CLUSTERS=staging-*."""
+    with h.lambda_function(
+        endpoint.url,
+        workdir,
+        name="function-staging-only",
+        extra_env={"ALLOWED_CLUSTERS": "staging-*"},
+    ) as fn:
+        yield fn
+
+
+@pytest.fixture
+def eks(endpoint: h.LocalEks) -> h.LocalEks:
+    """The endpoint, emptied: no clusters, updates, SSM parameters or faults; default config."""
+    endpoint.reset()
+    return endpoint
+
+
+@pytest.fixture
+def world_eks(eks: h.LocalEks) -> h.LocalEks:
+    """The endpoint holding tests/fixtures/world.json (what events-expected.json assumes)."""
+    eks.seed(h.world())
+    return eks
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    report = yield
+    if report.failed:
+        for proc in sorted(h._LIVE, key=lambda p: p.name):
+            report.sections.append((f"{proc.name} log (end of {proc.log_path})", proc.tail()))
+    return report
