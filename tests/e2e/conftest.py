@@ -71,3 +71,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
         for proc in sorted(h._LIVE, key=lambda p: p.name):
             report.sections.append((f"{proc.name} log (end of {proc.log_path})", proc.tail()))
     return report
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    newer = h.bootstrap_newer_sources()
+    if newer:
+        names = ", ".join(str(p.relative_to(h.ROOT)) for p in newer[:5]) + (" …" if len(newer) > 5 else "")
+        terminalreporter.write_line(
+            f"warning: the end-to-end tier ran {h.BOOTSTRAP.relative_to(h.ROOT)}, built before changes to {names}; "
+            "run `make build` (make e2e does) to test the current code",
+            yellow=True,
+        )

@@ -564,6 +564,15 @@ def lambda_function(
             yield Lambda(emulator=emulator, function=fn)
 
 
+def bootstrap_newer_sources() -> list[Path]:
+    """Sources changed after the bootstrap was built (empty: it is current, or absent)."""
+    if not BOOTSTRAP.exists():
+        return []
+    built = BOOTSTRAP.stat().st_mtime
+    sources = [ROOT / "Cargo.toml", ROOT / "Cargo.lock", *sorted((ROOT / "src").rglob("*.rs"))]
+    return [p for p in sources if p.exists() and p.stat().st_mtime > built]
+
+
 # ------------------------------------------------------------------- fixtures
 
 

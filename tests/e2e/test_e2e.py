@@ -582,11 +582,17 @@ def soaked_world(age_days: int) -> dict[str, Any]:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FINDING: DESIGN step 6 (latest release from the public SSM parameter -> UpToDate) is not "
-    "implemented; without releaseVersion the function always calls UpdateNodegroupVersion",
+# The bootstrap this tree held when the tier was written predates the SSM read
+# (57c68aa): it started an update to the release the node group already ran, and
+# ignored minReleaseAgeDays. Tolerated only while the bootstrap is older than src/.
+stale_binary = pytest.mark.xfail(
+    bool(h.bootstrap_newer_sources()),
+    reason="the bootstrap is older than src/ (built before the SSM read); run make build",
+    strict=False,
 )
+
+
+@stale_binary
 def test_already_at_the_latest_release_from_ssm_is_up_to_date(lam: h.Lambda, eks: h.LocalEks) -> None:
     eks.seed(soaked_world(age_days=30))
     ok, body = call(lam, {"clusterName": "prod", "nodegroupName": "current", "version": "1.31"})
@@ -595,16 +601,23 @@ def test_already_at_the_latest_release_from_ssm_is_up_to_date(lam: h.Lambda, eks
     assert body["target"]["latestReleaseVersion"] == "1.31.7-20251120"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FINDING: DESIGN step 6 minReleaseAgeDays (soak gate -> Deferred) is accepted but ignored",
-)
+@stale_binary
 def test_release_younger_than_min_release_age_is_deferred(lam: h.Lambda, eks: h.LocalEks) -> None:
     eks.seed(soaked_world(age_days=2))
     payload = {"clusterName": "prod", "nodegroupName": "behind", "minReleaseAgeDays": 7}
     ok, body = call(lam, payload)
     assert calls_on(eks, "prod", "behind") == (0, 0), "started an update to an unsoaked release"
     assert ok and body["outcome"] == "Deferred", body
+
+
+@stale_binary
+def test_soaked_latest_release_is_sent_explicitly(lam: h.Lambda, eks: h.LocalEks) -> None:
+    eks.seed(soaked_world(age_days=30))
+    payload = {"clusterName": "prod", "nodegroupName": "behind", "minReleaseAgeDays": 7}
+    body = expect_ok(lam, payload, "Started")
+    assert body["target"]["latestReleaseVersion"] == "1.31.7-20251120", body["target"]
+    assert body["target"]["releaseVersion"] == "1.31.7-20251120", "sent explicitly, so EKS cannot pick a newer one"
+    assert {"type": "ReleaseVersion", "value": "1.31.7-20251120"} in body["update"]["params"]
 
 
 # ----------------------------------------------------------- EKS misbehaving
