@@ -108,12 +108,16 @@ impl Eks {
                     )
                 })
             })?;
-        let version = response
-            .cluster()
+        let cluster = response.cluster();
+        let version = cluster
             .and_then(|c| c.version())
             .and_then(MinorVersion::parse_reported)
             .ok_or_else(|| unreadable(OP, subject, "no readable cluster version"))?;
-        Ok(ClusterState { version })
+        let status = cluster
+            .and_then(|c| c.status())
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default();
+        Ok(ClusterState { version, status })
     }
 
     /// Starts the update the plan decided on.

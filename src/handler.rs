@@ -145,6 +145,11 @@ impl Updater {
                 subject: subject.clone(),
                 message,
             },
+            Refusal::Busy(message) => Error::UpdateInProgress {
+                subject: subject.clone(),
+                message,
+                update_id: None,
+            },
             // The soak gate cannot see: report why the read failed, under its own name.
             Refusal::SoakGateBlind(reason) => match ssm_error {
                 Some(error) => error.with_context(&reason),

@@ -136,6 +136,8 @@ impl UpdateCall {
 pub enum Refusal {
     /// The live state forbids the target (`PreconditionFailed`), with what to do.
     Precondition(String),
+    /// Something else is being changed right now (`UpdateInProgress`): retry later.
+    Busy(String),
     /// `minReleaseAgeDays` is set and the latest release could not be read: the caller
     /// reports the read's own failure (`AccessDenied`, `Throttled`, `ServiceError`).
     SoakGateBlind(String),
@@ -248,6 +250,22 @@ pub fn plan(
             )));
         }
     };
+
+    // EKS refuses node group updates while the control plane changes; a cluster that is
+    // not there to change is no state to update a node group in.
+    match cluster.status.as_str() {
+        "ACTIVE" | "" => {}
+        "UPDATING" => {
+            return Err(Refusal::Busy(
+                "the cluster's control plane is being updated (status UPDATING), and EKS updates no node group meanwhile; retry with back-off once the cluster is ACTIVE".to_owned(),
+            ));
+        }
+        other => {
+            return Err(Refusal::Precondition(format!(
+                "the cluster's status is {other}; node groups can be updated only while it is ACTIVE"
+            )));
+        }
+    }
 
     let version = (family != AmiFamily::Custom).then_some(target_minor);
     let mut target = Target {
@@ -474,9 +492,13 @@ pub fn match_running(target: &Target, update: &UpdateView) -> Result<(), String>
             ));
         }
     }
-    if let Some(version) = target.launch_template.as_ref().and_then(|lt| lt.version()) {
+    // `$Latest` and `$Default` reach the update resolved to a number only EC2 could map
+    // back; a running version update of the same target is taken as this request's.
+    if let Some(TemplateVersion::Number(number)) =
+        target.launch_template.as_ref().and_then(|lt| lt.version())
+    {
         let running = update.param("LaunchTemplateVersion");
-        let wanted = version.to_string();
+        let wanted = number.to_string();
         if running != Some(wanted.as_str()) {
             differences.push(format!(
                 "launch template version {} instead of {wanted}",
@@ -539,6 +561,7 @@ mod tests {
     fn cluster(version: &str) -> ClusterState {
         ClusterState {
             version: v(version),
+            status: "ACTIVE".to_owned(),
         }
     }
 
@@ -1401,5 +1424,51 @@ mod tests {
             latest_release_lookup(&request(json!({})), &windows, minor),
             Some(None)
         );
+    }
+
+    #[test]
+    fn a_cluster_being_updated_is_busy_and_one_not_active_refuses() {
+        let ng = al2023("1.30", "1.30.4-20241109");
+        let req = request(json!({"version": "1.31"}));
+        let updating = ClusterState {
+            version: v("1.31"),
+            status: "UPDATING".into(),
+        };
+        let refusal =
+            plan(&req, "e", &ng, &updating, &LatestRelease::NotNeeded, now()).unwrap_err();
+        assert!(
+            matches!(refusal, Refusal::Busy(m) if m.contains("control plane is being updated"))
+        );
+        for status in ["CREATING", "DELETING", "FAILED", "PENDING"] {
+            let cluster = ClusterState {
+                version: v("1.31"),
+                status: status.into(),
+            };
+            let refusal =
+                plan(&req, "e", &ng, &cluster, &LatestRelease::NotNeeded, now()).unwrap_err();
+            assert!(
+                matches!(refusal, Refusal::Precondition(m) if m.contains(status)),
+                "{status}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_running_update_matches_a_symbolic_launch_template_version() {
+        let ng = with_template(nodegroup("1.30", "", "CUSTOM", "UPDATING"), "3");
+        for symbolic in ["$Latest", "$Default"] {
+            let target = target_of(
+                json!({"launchTemplate": {"name": "workers-lt", "version": symbolic}}),
+                &ng,
+            );
+            let running = update(
+                "VersionUpdate",
+                &[
+                    ("LaunchTemplateName", "workers-lt"),
+                    ("LaunchTemplateVersion", "4"),
+                ],
+            );
+            assert_eq!(match_running(&target, &running), Ok(()), "{symbolic}");
+        }
     }
 }

@@ -29,6 +29,8 @@ pub struct LaunchTemplateState {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClusterState {
     pub version: MinorVersion,
+    /// `ACTIVE`, `UPDATING`, `CREATING`, ... (empty when not reported).
+    pub status: String,
 }
 
 /// An EKS update object (`UpdateNodegroupVersion`, `DescribeUpdate`).
