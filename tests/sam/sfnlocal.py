@@ -1,0 +1,231 @@
+"""The local EKS endpoint with a Step Functions executor in the same server.
+
+    python tests/sam/sfnlocal.py --port-file PATH --lambda-invoke-url URL --function-arn ARN
+
+One loopback server, one port: tests/localeks (moto's server plus UpdateNodegroupVersion,
+DescribeUpdate and ListUpdates) with moto's Step Functions *executor* switched on. That
+executor is moto's port of LocalStack's ASL interpreter (moto.stepfunctions.parser): it runs
+the definitions (Choice, Wait, Retry/Catch, intrinsic functions, Map in inline and distributed
+mode, ...) and calls services through boto3 clients. Three of those calls are routed here:
+
+- AWS SDK integrations (`aws-sdk:eks:describeUpdate`, `aws-sdk:sfn:describeExecution`) and the
+  nested executions (`states:startExecution.sync:2`) go to this same server: DescribeUpdate is
+  localeks' stateful one, StartExecution/DescribeExecution are moto's (running the nested
+  definition with this same executor);
+- the Lambda integration (`lambda:invoke`) goes to the real function binary, through the
+  Invoke API of `cargo lambda watch` (`--lambda-invoke-url`). That emulator answers a function
+  error with HTTP 500 and the error document; Lambda's Invoke answers 200 with
+  `X-Amz-Function-Error: Unhandled`. The adapter below turns the first into the second, so the
+  executor names the error after `errorType`, as Step Functions does. A FunctionName other
+  than `--function-arn` is refused like Lambda refuses an unknown function.
+
+Prints `LISTENING http://127.0.0.1:<port>` and writes the URL to --port-file. SIGTERM/SIGINT stop it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "localeks"))
+
+import boto3  # noqa: E402
+from botocore.config import Config  # noqa: E402
+from botocore.exceptions import ClientError  # noqa: E402
+from localeks.server import make_server, url_of  # noqa: E402
+from moto.core.config import default_user_config  # noqa: E402
+
+log = logging.getLogger("sfnlocal")
+
+
+def _install(self_url: str, invoke_url: str, function_arn: str) -> None:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+    from moto.stepfunctions.parser.asl.utils import boto_client as boto_client_module
+
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        return boto3.client(
+            service_name=service,
+            region_name=region,
+            endpoint_url=self_url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=Config(
+                parameter_validation=False,
+                retries={"max_attempts": 0, "total_max_attempts": 1},
+                connect_timeout=10,
+                read_timeout=120,
+            ),
+        )
+
+    # Every module that did `from ...boto_client import boto_client_for`.
+    boto_client_module.boto_client_for = boto_client_for
+    for name, module in list(sys.modules.items()):
+        if name.startswith("moto.stepfunctions.parser") and hasattr(module, "boto_client_for"):
+            module.boto_client_for = boto_client_for
+
+    def invoke(parameters: dict, region: str, state_credentials: Any = None) -> dict:
+        name = parameters.get("FunctionName")
+        if name != function_arn:
+            raise ClientError(
+                {
+                    "Error": {"Code": "ResourceNotFoundException", "Message": f"Function not found: {name}"},
+                    "ResponseMetadata": {"HTTPStatusCode": 404, "RequestId": "local"},
+                },
+                "Invoke",
+            )
+        payload = parameters.get("Payload") or b"{}"
+        if isinstance(payload, str):
+            payload = payload.encode()
+        req = urllib.request.Request(invoke_url, data=payload, method="POST")
+        req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=120) as resp:
+                status, body = resp.status, resp.read()
+        except urllib.error.HTTPError as err:
+            status, body = err.code, err.read()
+        try:
+            document = json.loads(body)
+        except ValueError:
+            document = body.decode(errors="replace")
+        answer: dict[str, Any] = {"StatusCode": 200, "ExecutedVersion": "$LATEST", "Payload": document}
+        if status != 200:
+            if not (isinstance(document, dict) and "errorType" in document):
+                raise ClientError(
+                    {
+                        "Error": {"Code": "ServiceException", "Message": f"invoke answered {status}: {body[:300]!r}"},
+                        "ResponseMetadata": {"HTTPStatusCode": 500, "RequestId": "local"},
+                    },
+                    "Invoke",
+                )
+            answer["FunctionError"] = "Unhandled"
+        log.info("lambda invoke -> %s %s", status, str(document)[:200])
+        return answer
+
+    def exec_lambda_function(env: Any, parameters: dict, region: str, account: str, credentials: Any) -> None:
+        # The `Resource: <function ARN>` form (not used by our definitions, kept consistent).
+        answer = invoke(parameters, region)
+        if answer.get("FunctionError"):
+            raise lambda_eval_utils.LambdaFunctionErrorException(
+                answer["FunctionError"], json.dumps(answer["Payload"], separators=(",", ":"))
+            )
+        env.stack.append(answer["Payload"])
+
+    lambda_eval_utils._invoke_lambda_function = invoke
+    lambda_eval_utils.exec_lambda_function = exec_lambda_function
+    _install_case_mapping()
+
+
+def _timestamps_to_text(value: Any) -> None:
+    """boto3's datetimes as Step Functions writes SDK timestamps: ISO 8601 UTC, milliseconds."""
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in list(items):
+        if isinstance(item, datetime.datetime):
+            value[key] = item.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        else:
+            _timestamps_to_text(item)
+
+
+def _install_case_mapping() -> None:
+    """Map task parameters and results between Step Functions' and the API's member names.
+
+    Step Functions names SDK-integration members in PascalCase ({"Name", "NodegroupName",
+    "UpdateId"} in, {"Update": {"Id", "Status", ...}} out); boto3 uses the API's own names
+    (name, nodegroupName, updateId / update.id). LocalStack's interpreter maps them in
+    StateTaskService._normalise_parameters/_normalise_response; moto's port keeps the mapping
+    helpers (_to_boto_request, _from_boto_response) but leaves those two hooks empty, so this
+    fills them in with the botocore models.
+    """
+    import botocore.session
+    from botocore import xform_name
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (
+        StateTaskService,
+    )
+
+    session = botocore.session.get_session()
+    cache: dict[tuple[str, str], Any] = {}
+
+    def operation_model(service: str, action: str) -> Any:
+        key = (service, action)
+        if key not in cache:
+            model = session.get_service_model(service)
+            names = {xform_name(op): op for op in model.operation_names}
+            cache[key] = model.operation_model(names[action]) if action in names else None
+        return cache[key]
+
+    def normalise_parameters(self: Any, parameters: dict, boto_service_name: str | None = None,
+                             service_action_name: str | None = None) -> None:
+        op = operation_model(self._get_boto_service_name(boto_service_name),
+                             self._get_boto_service_action(service_action_name))
+        if op is not None and op.input_shape is not None:
+            self._to_boto_request(parameters, op.input_shape)
+
+    def normalise_response(self: Any, response: Any, boto_service_name: str | None = None,
+                           service_action_name: str | None = None) -> None:
+        op = operation_model(self._get_boto_service_name(boto_service_name),
+                             self._get_boto_service_action(service_action_name))
+        if op is not None and op.output_shape is not None:
+            self._from_boto_response(response, op.output_shape)
+        _timestamps_to_text(response)
+
+    StateTaskService._normalise_parameters = normalise_parameters
+    StateTaskService._normalise_response = normalise_response
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--port-file", required=True)
+    p.add_argument("--lambda-invoke-url", required=True)
+    p.add_argument("--function-arn", required=True)
+    p.add_argument("--polls-in-progress", type=int, default=1)
+    args = p.parse_args(argv)
+
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+    stopping = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    server, _ = make_server(args.host, args.port, args.polls_in_progress, stopping)
+    url = url_of(server)
+    # moto's executor reaches "its" server at localhost:MOTO_PORT; we route explicitly anyway.
+    os.environ["MOTO_PORT"] = str(server.server_address[1])
+    default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
+    _install(url, args.lambda_invoke_url, args.function_arn)
+
+    thread = threading.Thread(target=server.serve_forever, name="sfnlocal-server", daemon=True)
+    thread.start()
+    tmp = f"{args.port_file}.tmp{os.getpid()}"
+    Path(tmp).write_text(url + "\n")
+    os.replace(tmp, args.port_file)
+    sys.stdout.write(f"LISTENING {url}\n")
+    sys.stdout.flush()
+
+    while not stopping.wait(0.5):
+        if not thread.is_alive():
+            log.error("server thread died")
+            return 1
+    server.shutdown()
+    server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

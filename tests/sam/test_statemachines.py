@@ -1,0 +1,180 @@
+"""Local executions of the state machines template.yaml deploys.
+
+The definitions are statemachine/*.asl.json with the template's DefinitionSubstitutions applied
+(conftest.SUBSTITUTIONS: local ARNs, 1 s waits); the Lambda task runs the release binary through
+the Runtime API emulator, DescribeUpdate is the local EKS endpoint's, and the fleet's nested
+executions run the update-nodegroup definition (see conftest.py and sfnlocal.py).
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+
+import pytest
+
+pytestmark = pytest.mark.usefixtures("logs_on_failure")
+
+UPDATE = "UpdateNodegroupStateMachine"
+FLEET = "RollFleetStateMachine"
+INVOKE = "invoke"  # the lambda:invoke integration's resource in the history
+DESCRIBE_UPDATE = "describeUpdate"
+LATEST = "1.31.7-20251120"
+
+
+def seed_cluster(stack, name, nodegroups, version="1.31"):
+    """A cluster of its own per test (seeding a cluster again replaces it)."""
+    stack.eks.seed(
+        {"clusters": [{"name": name, "version": version, "latestReleases": {"1.31": LATEST}, "nodegroups": nodegroups}]}
+    )
+
+
+
+
+def test_one_nodegroup_polls_to_successful(stack):
+    seed_cluster(stack, "sam-ok", [{"name": "workers", "version": "1.30", "releaseVersion": "1.30.4-20241109",
+                                    "pollsInProgress": 2}])
+    ex = stack.run(UPDATE, {"clusterName": "sam-ok", "nodegroupName": "workers", "version": "1.31"})
+
+    assert ex.status == "SUCCEEDED", ex.explain()
+    out = ex.output
+    assert out["outcome"] == "Started"
+    assert out["updateStatus"] == "Successful"
+    assert out["updateId"] == out["update"]["id"] == out["finalUpdate"]["Id"]
+    assert out["finalUpdate"]["Status"] == "Successful"
+    assert {"Type": "Version", "Value": "1.31"} in out["finalUpdate"]["Params"]
+    # Polled through the SDK integration until the update ended: 2 InProgress answers, then Successful.
+    assert len(ex.task_calls(DESCRIBE_UPDATE)) == 3, ex.explain()
+    assert len(ex.task_calls(INVOKE)) == 1
+    # The token is derived from the execution (SHA-256 of its ARN), so a retried task resends it.
+    assert out["target"]["clientRequestToken"] == hashlib.sha256(ex.arn.encode()).hexdigest()
+    ng = stack.eks.nodegroup_state("sam-ok", "workers")
+    assert ng["version"] == "1.31" and ng["status"] == "ACTIVE"
+    assert ng["updatesCreated"] == 1
+
+
+def test_failed_update_fails_the_execution_with_the_eks_errors(stack):
+    seed_cluster(stack, "sam-fail", [{"name": "batch", "version": "1.30", "updateOutcome": "Failed",
+                                      "pollsInProgress": 1}])
+    ex = stack.run(UPDATE, {"clusterName": "sam-fail", "nodegroupName": "batch", "version": "cluster"})
+
+    assert ex.status == "FAILED", ex.explain()
+    assert ex.error == "UpdateFailed"
+    assert "PodEvictionFailure" in ex.cause
+    assert "sam-fail" in ex.cause and "batch" in ex.cause and "ended Failed" in ex.cause
+    # The cause carries the whole final update as JSON, errors included.
+    update = json.loads(ex.cause.split(": ", 1)[1])
+    assert update["Status"] == "Failed"
+    assert [e["ErrorCode"] for e in update["Errors"]] == ["PodEvictionFailure"]
+    assert stack.eks.nodegroup_state("sam-fail", "batch")["version"] == "1.30"
+
+
+def test_up_to_date_succeeds_without_polling(stack):
+    seed_cluster(stack, "sam-current", [{"name": "workers", "version": "1.31", "releaseVersion": LATEST}])
+    ex = stack.run(UPDATE, {"clusterName": "sam-current", "nodegroupName": "workers", "version": "1.31",
+                            "releaseVersion": LATEST})
+
+    assert ex.status == "SUCCEEDED", ex.explain()
+    assert ex.output["outcome"] == "UpToDate"
+    assert ex.output["updateId"] is None and ex.output["update"] is None
+    assert ex.task_calls(DESCRIBE_UPDATE) == []
+    assert ex.events("WaitStateEntered") == []
+    assert stack.eks.nodegroup_state("sam-current", "workers")["updateNodegroupVersionCalls"] == 0
+
+
+def test_dry_run_ends_at_once_with_the_request(stack):
+    seed_cluster(stack, "sam-dry", [{"name": "analytics", "version": "1.30"}])
+    ex = stack.run(UPDATE, {"clusterName": "sam-dry", "nodegroupName": "analytics", "version": "cluster",
+                            "dryRun": True})
+
+    assert ex.status == "SUCCEEDED", ex.explain()
+    assert ex.output["outcome"] == "DryRun"
+    assert ex.output["request"]["version"] == "1.31"
+    assert ex.task_calls(DESCRIBE_UPDATE) == []
+    assert stack.eks.nodegroup_state("sam-dry", "analytics")["updateNodegroupVersionCalls"] == 0
+
+
+def test_update_in_progress_is_retried_then_started(stack):
+    # Another update (a ConfigUpdate) is running; it ends after 1 more DescribeUpdate, which the
+    # function's own look at the running update makes. The first attempts answer UpdateInProgress,
+    # the state machine retries, and a later attempt starts the version update.
+    seed_cluster(stack, "sam-busy", [{"name": "workers", "version": "1.30", "pollsInProgress": 1,
+                                      "runningUpdate": {"type": "ConfigUpdate"}}])
+    ex = stack.run(UPDATE, {"clusterName": "sam-busy", "nodegroupName": "workers", "version": "1.31"})
+
+    assert ex.status == "SUCCEEDED", ex.explain()
+    failures = ex.failed_errors()
+    assert failures and set(failures) == {"UpdateInProgress"}, ex.explain()
+    assert len(ex.task_calls(INVOKE)) == len(failures) + 1
+    assert ex.output["outcome"] == "Started" and ex.output["updateStatus"] == "Successful"
+    # The retries sent the same derived token; one version update was made.
+    tokens = {json.loads(e["taskScheduledEventDetails"]["parameters"])["Payload"]["clientRequestToken"]
+              for e in ex.task_calls(INVOKE)}
+    assert tokens == {hashlib.sha256(ex.arn.encode()).hexdigest()}
+    ng = stack.eks.nodegroup_state("sam-busy", "workers")
+    assert ng["version"] == "1.31"
+    assert ng["updateNodegroupVersionCalls"] == 1
+
+
+def test_invalid_input_is_caught_without_a_retry(stack):
+    ex = stack.run(UPDATE, {"clusterName": "sam-ok", "nodeGroupName": "workers", "force": "true"})
+
+    assert ex.status == "FAILED", ex.explain()
+    assert ex.error == "InvalidInput"
+    cause = json.loads(ex.cause)
+    assert cause["errorType"] == "InvalidInput"
+    assert "nodegroupName" in cause["errorMessage"]
+    assert len(ex.task_calls(INVOKE)) == 1, ex.explain()
+    assert ex.failed_errors() == ["InvalidInput"]
+    assert [e["stateEnteredEventDetails"]["name"] for e in ex.events("FailStateEntered")] == ["CouldNotStart"]
+
+
+def test_a_fleet_of_three_one_at_a_time(stack):
+    seed_cluster(stack, "sam-fleet", [{"name": n, "version": "1.30", "pollsInProgress": 1} for n in ("a", "b", "c")])
+    targets = [{"clusterName": "sam-fleet", "nodegroupName": n, "version": "1.31"} for n in ("a", "b", "c")]
+    ex = stack.run(FLEET, {"targets": targets}, timeout=300)
+
+    assert ex.status == "SUCCEEDED", ex.explain()
+    summary = ex.output["summary"]
+    assert [(s["clusterName"], s["nodegroupName"]) for s in summary] == [("sam-fleet", n) for n in ("a", "b", "c")]
+    for line in summary:
+        assert line["status"] == "SUCCEEDED", summary
+        assert line["outcome"] == "Started"
+        assert line["updateStatus"] == "Successful"
+        assert line["updateId"] and line["error"] is None
+    for n in ("a", "b", "c"):
+        assert stack.eks.nodegroup_state("sam-fleet", n)["version"] == "1.31"
+
+    # MaxConcurrency 1: each nested execution started after the previous one stopped.
+    runs = []
+    for line in summary:
+        d = stack.sfn.describe_execution(executionArn=line["executionArn"])
+        assert d["stateMachineArn"] == stack.state_machine_arns[UPDATE]
+        runs.append((d["startDate"], d["stopDate"]))
+    for (_, stop), (start, _) in zip(runs, runs[1:]):
+        assert start >= stop, runs
+    assert all(isinstance(t, datetime.datetime) for run in runs for t in run)
+
+
+def test_a_fleet_reports_a_failed_target(stack):
+    seed_cluster(stack, "sam-fleet2", [
+        {"name": "good", "version": "1.30", "pollsInProgress": 1},
+        {"name": "bad", "version": "1.30", "pollsInProgress": 1, "updateOutcome": "Failed"},
+    ])
+    targets = [{"clusterName": "sam-fleet2", "nodegroupName": n, "version": "1.31"} for n in ("good", "bad")]
+    ex = stack.run(FLEET, {"targets": targets}, timeout=300)
+
+    # moto's distributed Map ignores ToleratedFailurePercentage (it logs so), so the roll
+    # completes; what is checked here is the per-target summary of a failed target.
+    lines = {s["nodegroupName"]: s for s in (ex.output or {}).get("summary", [])} or _summary_from_cause(ex)
+    assert lines["good"]["status"] == "SUCCEEDED", ex.explain()
+    assert lines["bad"]["status"] == "FAILED", ex.explain()
+    assert lines["bad"]["error"] == "UpdateFailed"
+    assert "PodEvictionFailure" in lines["bad"]["cause"]
+    assert lines["bad"]["outcome"] is None and lines["bad"]["updateId"] is None
+
+
+def _summary_from_cause(ex):
+    cause = ex.cause or ""
+    return {s["nodegroupName"]: s for s in json.loads(cause[cause.index("): ") + 3:])}
