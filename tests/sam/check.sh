@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# The SAM tier: template.yaml and statemachine/*.asl.json, checked and executed locally.
+#
+#   tests/sam/check.sh [setup|lint|build|executions|all]     (default: all)
+#
+# setup       tests/sam/.venv (aws-sam-cli + cfn-lint, pinned in tests/sam/requirements.txt: their
+#             pins clash with moto's, so not in .venv) and tests/sam/node_modules (asl-validator,
+#             pinned by package-lock.json); each redone only when its pin file changed.
+# lint        cfn-lint and `sam validate --lint` on template.yaml, offline (dummy region and
+#             credentials; in a network namespace without network when `unshare -n` works);
+#             asl-validator on every definition, rendered with the template's defaults.
+# build       `sam build` for x86_64 (the only Rust target here; the template's default is
+#             arm64), with cargo-lambda from .venv/bin. SAM's rust-cargolambda builder builds in
+#             the source tree, so it reuses target/ from `make build`.
+# executions  pytest tests/sam: local executions of the rendered definitions against the release
+#             binary (needs `make build` and .venv) and the local EKS endpoint.
+#
+# Needs: python3 (3.11), node + npm, and for build/executions the project's .venv (make venv).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+HERE=tests/sam
+SAM_VENV="$HERE/.venv"
+SAM="$SAM_VENV/bin/sam"
+CFN_LINT="$SAM_VENV/bin/cfn-lint"
+ASL_VALIDATOR="$HERE/node_modules/.bin/asl-validator"
+
+# Offline and anonymous: nothing here may reach or use a real AWS account.
+while IFS= read -r var; do unset "$var"; done < <(env | sed -n 's/^\(AWS_[A-Z_]*\)=.*/\1/p')
+export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
+export AWS_EC2_METADATA_DISABLED=true SAM_CLI_TELEMETRY=0 NO_COLOR=1
+OFFLINE=()
+if unshare -n true 2>/dev/null; then OFFLINE=(unshare -n); fi
+
+step() {  # step NAME CMD...: run, print its duration
+  local name=$1 start end
+  shift
+  echo "==> $name"
+  start=$(date +%s)
+  "$@"
+  end=$(date +%s)
+  echo "<== $name: ok ($((end - start)) s)"
+}
+
+setup_python() {
+  local stamp="$SAM_VENV/.installed"
+  if [[ ! -f $stamp || $HERE/requirements.txt -nt $stamp ]]; then
+    rm -rf "$SAM_VENV"
+    python3 -m venv "$SAM_VENV"
+    "$SAM_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$HERE/requirements.txt"
+    touch "$stamp"
+  fi
+}
+
+setup_node() {
+  local stamp="$HERE/node_modules/.installed"
+  if [[ ! -f $stamp || $HERE/package-lock.json -nt $stamp ]]; then
+    (cd "$HERE" && npm ci --no-audit --no-fund --loglevel=error)
+    touch "$stamp"
+  fi
+}
+
+setup() {
+  step "setup: SAM CLI and cfn-lint ($SAM_VENV)" setup_python
+  step "setup: asl-validator ($HERE/node_modules)" setup_node
+}
+
+asl_validate() {
+  local out rc=0
+  out=$(mktemp -d)
+  "$SAM_VENV/bin/python" "$HERE/samtemplate.py" "$out" >/dev/null || rc=$?
+  local args=()
+  for f in "$out"/*.asl.json; do [[ -f $f ]] && args+=(--json-path "$f"); done
+  if [[ $rc -eq 0 && ${#args[@]} -eq 0 ]]; then echo "no state machine definitions rendered" >&2; rc=1; fi
+  [[ $rc -ne 0 ]] || "$ASL_VALIDATOR" "${args[@]}" || rc=$?
+  rm -rf "$out"
+  return "$rc"
+}
+
+lint() {
+  step "cfn-lint template.yaml" "${OFFLINE[@]}" "$CFN_LINT" template.yaml
+  step "sam validate --lint (offline)" "${OFFLINE[@]}" "$SAM" validate --lint --template-file template.yaml
+  step "asl-validator statemachine/*.asl.json (rendered with the template's defaults)" asl_validate
+}
+
+sam_build() {
+  # cargo lambda replaces target/lambda/*/bootstrap; while another run executes that binary the
+  # kernel refuses ("Text file busy"): wait and try again.
+  local attempt log
+  log=$(mktemp)
+  for attempt in 1 2 3 4 5 6; do
+    if PATH="$ROOT/.venv/bin:$PATH" "$SAM" build --template-file template.yaml \
+      --parameter-overrides Architecture=x86_64 AllowedClusters='*' 2>&1 | tee "$log"; then
+      break
+    fi
+    if ! grep -q 'Text file busy' "$log" || [[ $attempt -eq 6 ]]; then rm -f "$log"; return 1; fi
+    echo "(the bootstrap is in use by another run; retrying in 10 s)"
+    sleep 10
+  done
+  rm -f "$log"
+  local bin=.aws-sam/build/UpdaterFunction/bootstrap
+  [[ -x $bin ]] || { echo "sam build made no $bin" >&2; return 1; }
+  # An x86-64 ELF executable (e_machine 0x3e at offset 18).
+  [[ $(head -c 4 "$bin" | od -An -c | tr -d ' ') == 177ELF ]] || { echo "$bin is not an ELF file" >&2; return 1; }
+  [[ $(od -An -tx1 -j18 -N2 "$bin" | tr -d ' ') == 3e00 ]] || { echo "$bin is not x86-64" >&2; return 1; }
+  grep -q 'DefinitionUri: ../../statemachine/update-nodegroup.asl.json' .aws-sam/build/template.yaml
+}
+
+build() {
+  [[ -x .venv/bin/cargo-lambda ]] || { echo ".venv/bin/cargo-lambda is missing: run make venv" >&2; return 1; }
+  step "sam build (x86_64, rust-cargolambda)" sam_build
+}
+
+executions() {
+  [[ -x .venv/bin/python ]] || { echo ".venv is missing: run make venv" >&2; return 1; }
+  step "local executions (pytest tests/sam)" \
+    env PATH="$ROOT/.venv/bin:$PATH" .venv/bin/python -m pytest -q -p no:cacheprovider "$HERE"
+}
+
+case "${1:-all}" in
+  setup) setup ;;
+  lint) setup; lint ;;
+  build) setup; build ;;
+  executions) executions ;;
+  all) setup; lint; build; executions ;;
+  *) echo "usage: $0 [setup|lint|build|executions|all]" >&2; exit 2 ;;
+esac
