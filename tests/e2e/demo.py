@@ -159,6 +159,14 @@ def run_event(path: Path, lam: h.Lambda, eks: h.LocalEks, expected: dict[str, An
         out(line)
         if got == "DryRun":
             out(f"  would send UpdateNodegroupVersion {json.dumps(body['request'])}")
+        target = body["target"]
+        if target.get("latestReleaseVersion"):
+            out(
+                f"  latest release {target['latestReleaseVersion']}, published {target['latestReleasePublishedAt']}"
+                f" ({target['latestReleaseAgeDays']} days ago)"
+            )
+        if got == "Deferred":
+            out("  held back by the soak gate: younger than minReleaseAgeDays, no update call")
         if got != expected.get("outcome"):
             problems.append(f"expected {expected.get('errorType') or expected.get('outcome')}, got {got}")
         if update and got in ("Started", "AlreadyInProgress"):

@@ -268,12 +268,6 @@ def test_step_functions_retry_of_a_bare_request_finds_the_running_update(
     assert calls_on(world_eks, "prod", "workers") == (1, 1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FINDING: a running update made for launchTemplate.version $Latest/$Default carries the resolved "
-    "number in its params; plan::match_running compares it with the literal '$Latest' and answers "
-    "UpdateInProgress to a redelivery of the very event that started it",
-)
 def test_redelivered_event_with_latest_launch_template_version(lam: h.Lambda, world_eks: h.LocalEks) -> None:
     detail = {"clusterName": "prod", "nodegroupName": "gpu-custom", "launchTemplate": {"name": "gpu-custom-lt", "version": "$Latest"}}
     event = envelope(detail, event_id="bbbbbbbb-0000-0000-0000-000000000001")
@@ -461,11 +455,16 @@ def test_degraded_node_group_can_be_updated(lam: h.Lambda, eks: h.LocalEks) -> N
 
 
 def test_cluster_busy_is_retryable_update_in_progress(lam: h.Lambda, eks: h.LocalEks) -> None:
-    # EKS answers ResourceInUseException while the control plane updates; nothing runs on
-    # the node group itself, so there is no update to return.
+    # EKS updates no node group while the control plane changes: the cluster's status says
+    # so before any update call, and the answer is retryable.
     eks.seed(one_cluster([{"name": "workers", "version": "1.30"}], status="UPDATING"))
-    expect_error(lam, {"clusterName": "prod", "nodegroupName": "workers", "version": "1.31"}, "UpdateInProgress")
-    assert calls_on(eks, "prod", "workers") == (1, 0)
+    expect_error(
+        lam,
+        {"clusterName": "prod", "nodegroupName": "workers", "version": "1.31"},
+        "UpdateInProgress",
+        "control plane is being updated",
+    )
+    assert calls_on(eks, "prod", "workers") == (0, 0)
 
 
 # ---------------------------------------------------------------- allowlist
@@ -582,17 +581,6 @@ def soaked_world(age_days: int) -> dict[str, Any]:
     )
 
 
-# The bootstrap this tree held when the tier was written predates the SSM read
-# (57c68aa): it started an update to the release the node group already ran, and
-# ignored minReleaseAgeDays. Tolerated only while the bootstrap is older than src/.
-stale_binary = pytest.mark.xfail(
-    bool(h.bootstrap_newer_sources()),
-    reason="the bootstrap is older than src/ (built before the SSM read); run make build",
-    strict=False,
-)
-
-
-@stale_binary
 def test_already_at_the_latest_release_from_ssm_is_up_to_date(lam: h.Lambda, eks: h.LocalEks) -> None:
     eks.seed(soaked_world(age_days=30))
     ok, body = call(lam, {"clusterName": "prod", "nodegroupName": "current", "version": "1.31"})
@@ -601,7 +589,6 @@ def test_already_at_the_latest_release_from_ssm_is_up_to_date(lam: h.Lambda, eks
     assert body["target"]["latestReleaseVersion"] == "1.31.7-20251120"
 
 
-@stale_binary
 def test_release_younger_than_min_release_age_is_deferred(lam: h.Lambda, eks: h.LocalEks) -> None:
     eks.seed(soaked_world(age_days=2))
     payload = {"clusterName": "prod", "nodegroupName": "behind", "minReleaseAgeDays": 7}
@@ -610,7 +597,6 @@ def test_release_younger_than_min_release_age_is_deferred(lam: h.Lambda, eks: h.
     assert ok and body["outcome"] == "Deferred", body
 
 
-@stale_binary
 def test_soaked_latest_release_is_sent_explicitly(lam: h.Lambda, eks: h.LocalEks) -> None:
     eks.seed(soaked_world(age_days=30))
     payload = {"clusterName": "prod", "nodegroupName": "behind", "minReleaseAgeDays": 7}
@@ -618,6 +604,40 @@ def test_soaked_latest_release_is_sent_explicitly(lam: h.Lambda, eks: h.LocalEks
     assert body["target"]["latestReleaseVersion"] == "1.31.7-20251120", body["target"]
     assert body["target"]["releaseVersion"] == "1.31.7-20251120", "sent explicitly, so EKS cannot pick a newer one"
     assert {"type": "ReleaseVersion", "value": "1.31.7-20251120"} in body["update"]["params"]
+
+
+def test_ssm_down_without_the_gate_starts_and_warns(lam: h.Lambda, eks: h.LocalEks) -> None:
+    eks.seed(soaked_world(age_days=30))
+    eks.faults({"operation": "GetParameter", "service": "ssm", "kind": "error500", "count": 10})
+    start = lam.function.log_size()
+    body = expect_ok(lam, {"clusterName": "prod", "nodegroupName": "behind"}, "Started")
+    assert body["target"]["latestReleaseVersion"] is None, body["target"]
+    assert body["target"]["releaseVersion"] is None, "EKS chooses the release"
+    warnings = [
+        r for r in lam.function.records(start)
+        if r.get("level") == "WARN" and "SSM" in r.get("fields", {}).get("message", "")
+    ]
+    assert warnings, "the unknown latest release must be said in the log"
+    assert "letting EKS choose" in warnings[0]["fields"]["consequence"], warnings[0]
+
+
+def test_ssm_down_with_the_gate_starts_nothing(lam: h.Lambda, eks: h.LocalEks) -> None:
+    eks.seed(soaked_world(age_days=30))
+    eks.faults({"operation": "GetParameter", "service": "ssm", "kind": "error500", "count": 10})
+    expect_error(
+        lam,
+        {"clusterName": "prod", "nodegroupName": "behind", "minReleaseAgeDays": 7},
+        "ServiceError",
+        "minReleaseAgeDays is set but the latest release could not be read",
+    )
+    assert calls_on(eks, "prod", "behind") == (0, 0), "a blind soak gate let an update through"
+
+
+def test_ssm_throttled_with_the_gate_is_throttled(lam: h.Lambda, eks: h.LocalEks) -> None:
+    eks.seed(soaked_world(age_days=30))
+    eks.faults({"operation": "GetParameter", "service": "ssm", "kind": "throttle", "count": 10})
+    expect_error(lam, {"clusterName": "prod", "nodegroupName": "behind", "minReleaseAgeDays": 7}, "Throttled")
+    assert calls_on(eks, "prod", "behind") == (0, 0)
 
 
 # ----------------------------------------------------------- EKS misbehaving
