@@ -206,6 +206,13 @@ def stack(workdir: Path) -> Iterator[Stack]:
                         name=NAMES[logical_id], definition=definition, roleArn=ROLE_ARN, type="STANDARD"
                     )["stateMachineArn"]
                 assert arns["UpdateNodegroupStateMachine"] == UPDATE_SM_ARN
+                # The same fleet definition with a tolerance of half the targets.
+                tolerant = machines["RollFleetStateMachine"].render(
+                    {**SUBSTITUTIONS["RollFleetStateMachine"], "FleetToleratedFailurePercentage": "50.0"}
+                )
+                arns["RollFleetStateMachine50"] = sfn.create_state_machine(
+                    name=f"{FLEET_SM_NAME}-50", definition=tolerant, roleArn=ROLE_ARN, type="STANDARD"
+                )["stateMachineArn"]
                 yield Stack(sfn=sfn, eks=endpoint, state_machine_arns=arns,
                             processes=[emulator.process, endpoint.process, fn.process])
 

@@ -6,7 +6,7 @@ One loopback server, one port: tests/localeks (moto's server plus UpdateNodegrou
 DescribeUpdate and ListUpdates) with moto's Step Functions *executor* switched on. That
 executor is moto's port of LocalStack's ASL interpreter (moto.stepfunctions.parser): it runs
 the definitions (Choice, Wait, Retry/Catch, intrinsic functions, Map in inline and distributed
-mode, ...) and calls services through boto3 clients. Three of those calls are routed here:
+mode, ...) and calls services through boto3 clients. Those calls are routed here:
 
 - AWS SDK integrations (`aws-sdk:eks:describeUpdate`, `aws-sdk:sfn:describeExecution`) and the
   nested executions (`states:startExecution.sync:2`) go to this same server: DescribeUpdate is
@@ -18,6 +18,11 @@ mode, ...) and calls services through boto3 clients. Three of those calls are ro
   `X-Amz-Function-Error: Unhandled`. The adapter below turns the first into the second, so the
   executor names the error after `errorType`, as Step Functions does. A FunctionName other
   than `--function-arn` is refused like Lambda refuses an unknown function.
+
+and three gaps of moto's port (5.2.5) against Step Functions are filled, each a function below:
+SDK-integration member names (PascalCase in Step Functions, the API's own in boto3) are mapped
+both ways; SDK timestamps are written as ISO 8601 text; and a distributed Map honours
+ToleratedFailurePercentage (moto parses it and ignores it). Everything else is moto's.
 
 Prints `LISTENING http://127.0.0.1:<port>` and writes the URL to --port-file. SIGTERM/SIGINT stop it.
 """
@@ -124,6 +129,74 @@ def _install(self_url: str, invoke_url: str, function_arn: str) -> None:
     lambda_eval_utils._invoke_lambda_function = invoke
     lambda_eval_utils.exec_lambda_function = exec_lambda_function
     _install_case_mapping()
+    _install_tolerated_failure_percentage()
+
+
+def _install_tolerated_failure_percentage() -> None:
+    """Make a distributed Map honour ToleratedFailurePercentage, as Step Functions does.
+
+    moto parses the field but logs that it "has no effect": a Map Run never fails on failed
+    items. Here, once the failed (or timed out) items exceed the percentage of all items, no
+    further item starts, and the Map state fails with States.ExceedToleratedFailureThreshold
+    (catchable) when the running ones are done.
+    """
+    from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent,
+        FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+        StatesErrorNameType,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
+        distributed_iteration_component as dic,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor import (
+        distributed_item_processor_worker as dipw,
+    )
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    def exceeded(record: Any) -> bool:
+        total = getattr(record, "sfnlocal_total_items", 0)
+        if not total:
+            return False
+        failed = record.item_counter.failed.get() + record.item_counter.timed_out.get()
+        return failed * 100.0 / total > float(record.tolerated_failure_percentage)
+
+    original_map_run = dic.DistributedIterationComponent._map_run
+
+    def map_run(self: Any, env: Any, eval_input: Any) -> None:
+        record = eval_input.map_run_record
+        record.sfnlocal_total_items = len(env.stack[-1])
+        original_map_run(self, env, eval_input)
+        if exceeded(record):
+            env.stack.pop()
+            error = StatesErrorNameType.StatesExceedToleratedFailureThreshold.to_name()
+            raise FailureEventException(
+                FailureEvent(
+                    env=env,
+                    error_name=StatesErrorName(typ=StatesErrorNameType.StatesExceedToleratedFailureThreshold),
+                    event_type=HistoryEventType.TaskFailed,
+                    event_details=EventDetails(
+                        taskFailedEventDetails=TaskFailedEventDetails(
+                            error=error,
+                            cause="The specified tolerated failure threshold was exceeded",
+                        )
+                    ),
+                )
+            )
+
+    original_eval_job = dipw.DistributedItemProcessorWorker._eval_job
+
+    def eval_job(self: Any, env: Any, job: Any) -> None:
+        if exceeded(self._map_run_record):
+            job.job_output = None  # not started: the Map Run is failing
+            return
+        original_eval_job(self, env, job)
+
+    dic.DistributedIterationComponent._map_run = map_run
+    dipw.DistributedItemProcessorWorker._eval_job = eval_job
 
 
 def _timestamps_to_text(value: Any) -> None:

@@ -157,24 +157,40 @@ def test_a_fleet_of_three_one_at_a_time(stack):
     assert all(isinstance(t, datetime.datetime) for run in runs for t in run)
 
 
-def test_a_fleet_reports_a_failed_target(stack):
+def test_a_fleet_stops_at_a_failure_beyond_the_tolerance(stack):
+    # ToleratedFailurePercentage 0 (the default): the first failed target fails the roll, the
+    # next target is not started, and the failure's cause holds the per-target summary.
     seed_cluster(stack, "sam-fleet2", [
         {"name": "good", "version": "1.30", "pollsInProgress": 1},
         {"name": "bad", "version": "1.30", "pollsInProgress": 1, "updateOutcome": "Failed"},
+        {"name": "later", "version": "1.30", "pollsInProgress": 1},
     ])
-    targets = [{"clusterName": "sam-fleet2", "nodegroupName": n, "version": "1.31"} for n in ("good", "bad")]
+    targets = [{"clusterName": "sam-fleet2", "nodegroupName": n, "version": "1.31"} for n in ("good", "bad", "later")]
     ex = stack.run(FLEET, {"targets": targets}, timeout=300)
 
-    # moto's distributed Map ignores ToleratedFailurePercentage (it logs so), so the roll
-    # completes; what is checked here is the per-target summary of a failed target.
-    lines = {s["nodegroupName"]: s for s in (ex.output or {}).get("summary", [])} or _summary_from_cause(ex)
-    assert lines["good"]["status"] == "SUCCEEDED", ex.explain()
-    assert lines["bad"]["status"] == "FAILED", ex.explain()
+    assert ex.status == "FAILED", ex.explain()
+    assert ex.error == "FleetRollFailed"
+    assert ex.cause.startswith("Fleet roll stopped (States.ExceedToleratedFailureThreshold: ")
+    lines = {s["nodegroupName"]: s for s in json.loads(ex.cause[ex.cause.index("): ") + 3:])}
+    assert list(lines) == ["good", "bad", "later"]
+    assert lines["good"]["status"] == "SUCCEEDED" and lines["good"]["updateStatus"] == "Successful"
+    assert lines["bad"]["status"] == "FAILED"
     assert lines["bad"]["error"] == "UpdateFailed"
     assert "PodEvictionFailure" in lines["bad"]["cause"]
     assert lines["bad"]["outcome"] is None and lines["bad"]["updateId"] is None
+    assert lines["later"]["status"] == "NOT_STARTED"
+    assert stack.eks.nodegroup_state("sam-fleet2", "later")["updateNodegroupVersionCalls"] == 0
 
 
-def _summary_from_cause(ex):
-    cause = ex.cause or ""
-    return {s["nodegroupName"]: s for s in json.loads(cause[cause.index("): ") + 3:])}
+def test_a_fleet_within_the_tolerance_succeeds_and_reports_the_failure(stack):
+    seed_cluster(stack, "sam-fleet3", [
+        {"name": "bad", "version": "1.30", "pollsInProgress": 1, "updateOutcome": "Failed"},
+        {"name": "good", "version": "1.30", "pollsInProgress": 1},
+    ])
+    targets = [{"clusterName": "sam-fleet3", "nodegroupName": n, "version": "1.31"} for n in ("bad", "good")]
+    ex = stack.run("RollFleetStateMachine50", {"targets": targets}, timeout=300)
+
+    assert ex.status == "SUCCEEDED", ex.explain()  # 1 of 2 failed = 50 %, not above the 50 % tolerated
+    lines = {s["nodegroupName"]: s for s in ex.output["summary"]}
+    assert lines["bad"]["status"] == "FAILED" and lines["bad"]["error"] == "UpdateFailed"
+    assert lines["good"]["status"] == "SUCCEEDED" and lines["good"]["updateStatus"] == "Successful"
