@@ -8,7 +8,9 @@
 #             pinned by package-lock.json); each redone only when its pin file changed.
 # lint        cfn-lint and `sam validate --lint` on template.yaml, offline (dummy region and
 #             credentials; in a network namespace without network when `unshare -n` works);
-#             asl-validator on every definition, rendered with the template's defaults.
+#             asl-validator on every definition, rendered with the template's defaults;
+#             check_iam.py: the roles SAM generates grant exactly the calls made, no wildcard
+#             action, EKS only on the allowed clusters' ARNs.
 # build       `sam build` for x86_64 (the only Rust target here; the template's default is
 #             arm64), with cargo-lambda from .venv/bin. SAM's rust-cargolambda builder builds in
 #             the source tree, so it reuses target/ from `make build`.
@@ -83,6 +85,7 @@ lint() {
   step "cfn-lint template.yaml" "${OFFLINE[@]}" "$CFN_LINT" template.yaml
   step "sam validate --lint (offline)" "${OFFLINE[@]}" "$SAM" validate --lint --template-file template.yaml
   step "asl-validator statemachine/*.asl.json (rendered with the template's defaults)" asl_validate
+  step "least privilege of the generated IAM roles" "${OFFLINE[@]}" "$SAM_VENV/bin/python" "$HERE/check_iam.py"
 }
 
 sam_build() {
