@@ -33,11 +33,28 @@ impl std::fmt::Display for EventError {
 #[derive(Clone, Debug, PartialEq)]
 pub struct RawPayload(pub Result<Value, String>);
 
+/// The largest payload read. A request is a few hundred bytes and an EventBridge envelope
+/// around it a few more; anything this large is not a request, and is refused before a
+/// tree of it is built.
+pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
+
 impl<'de> serde::Deserialize<'de> for RawPayload {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(Self(
-            Value::deserialize(deserializer).map_err(|e| e.to_string()),
-        ))
+        // The raw text first: it checks the syntax and measures the size without
+        // allocating a value per element.
+        let raw = match Box::<serde_json::value::RawValue>::deserialize(deserializer) {
+            Ok(raw) => raw,
+            Err(e) => return Ok(Self(Err(e.to_string()))),
+        };
+        let text = raw.get();
+        if text.len() > MAX_PAYLOAD_BYTES {
+            return Ok(Self(Err(format!(
+                "it is {} bytes, and a request is at most {} KiB",
+                text.len(),
+                MAX_PAYLOAD_BYTES / 1024
+            ))));
+        }
+        Ok(Self(serde_json::from_str(text).map_err(|e| e.to_string())))
     }
 }
 
@@ -217,9 +234,21 @@ mod tests {
             let raw = RawPayload::deserialize(&mut de).unwrap();
             assert!(raw.0.is_err(), "{bad:?}");
         }
-        let deep = "[".repeat(10_000);
+        // Deep nesting is refused by serde_json's recursion limit, not by the stack.
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
         let raw = RawPayload::deserialize(&mut serde_json::Deserializer::from_str(&deep)).unwrap();
         assert!(raw.0.unwrap_err().contains("recursion limit"));
+    }
+
+    #[test]
+    fn raw_payload_refuses_an_oversized_payload() {
+        let big = json!({"clusterName": "prod", "nodegroupName": "w", "pad": "x".repeat(MAX_PAYLOAD_BYTES)}).to_string();
+        let raw = RawPayload::deserialize(&mut serde_json::Deserializer::from_str(&big)).unwrap();
+        assert!(raw.0.unwrap_err().contains("at most 64 KiB"));
+        let fits = json!({"clusterName": "prod", "nodegroupName": "w", "pad": "x".repeat(60_000)})
+            .to_string();
+        let raw = RawPayload::deserialize(&mut serde_json::Deserializer::from_str(&fits)).unwrap();
+        assert!(raw.0.is_ok());
     }
 
     #[test]

@@ -59,7 +59,7 @@ impl Updater {
             Ok(payload) => payload,
             Err(problem) => {
                 let result = Err(Error::InvalidInput {
-                    message: format!("the payload is not valid JSON: {problem}"),
+                    message: format!("the payload is not a usable JSON request: {problem}"),
                 });
                 log_summary(&Value::Null, &result, started);
                 return result;

@@ -20,6 +20,10 @@ impl fmt::Display for FieldError {
     }
 }
 
+/// How many problems one message lists: enough for any honest request, and a bound on
+/// the message for a hostile one with thousands of unknown fields.
+const MAX_PROBLEMS_SHOWN: usize = 10;
+
 /// Every field problem of one request, so a user fixes them in one go.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InvalidRequest {
@@ -40,11 +44,18 @@ impl fmt::Display for InvalidRequest {
             (None, None) => {}
         }
         f.write_str(": ")?;
-        for (i, problem) in self.problems.iter().enumerate() {
+        for (i, problem) in self.problems.iter().take(MAX_PROBLEMS_SHOWN).enumerate() {
             if i > 0 {
                 f.write_str("; ")?;
             }
             write!(f, "{problem}")?;
+        }
+        if self.problems.len() > MAX_PROBLEMS_SHOWN {
+            write!(
+                f,
+                "; and {} more problems",
+                self.problems.len() - MAX_PROBLEMS_SHOWN
+            )?;
         }
         Ok(())
     }
@@ -984,6 +995,17 @@ mod tests {
             err.to_string()
                 .starts_with("invalid request for cluster 'prod', node group 'workers': ")
         );
+    }
+
+    #[test]
+    fn a_flood_of_unknown_fields_gives_a_bounded_message() {
+        let mut v = base();
+        for i in 0..5000 {
+            v[format!("field{i}")] = json!(i);
+        }
+        let message = parse(v).unwrap_err().to_string();
+        assert!(message.ends_with("; and 4990 more problems"), "{message}");
+        assert!(message.len() < 2000, "{}", message.len());
     }
 
     #[test]

@@ -284,8 +284,8 @@ def test_redelivered_event_with_latest_launch_template_version(lam: h.Lambda, wo
 @pytest.mark.parametrize(
     "raw, needle",
     [
-        ("[1,2", "not valid JSON"),
-        ("{bad json}", "not valid JSON"),
+        ("[1,2", "not a usable JSON request"),
+        ("{bad json}", "not a usable JSON request"),
         ('"hello"', "must be a JSON object"),
         ("null", "must be a JSON object"),
         ("[]", "must be a JSON object"),
