@@ -186,7 +186,17 @@ impl Eks {
         // Only one update runs on a node group at a time, and it is one of the newest;
         // starting from the end of the list usually finds it with one call.
         for id in ids.iter().rev() {
-            let update = self.describe_update(id, subject, deadline).await?;
+            let update = match self.describe_update(id, subject, deadline).await {
+                Ok(update) => update,
+                // Listed but not yet (or no longer) describable: EKS is eventually
+                // consistent right after an update starts. It is not the node group that is
+                // missing; look at the others, and let a retry see it settled.
+                Err(Error::NotFound { .. }) => {
+                    tracing::info!(update_id = %id, "a listed update could not be described yet");
+                    continue;
+                }
+                Err(other) => return Err(other),
+            };
             if update.status == "InProgress" {
                 return Ok(Some(update));
             }

@@ -835,21 +835,45 @@ async fn list_and_describe_update_errors_are_mapped() {
         "boom",
     );
 
+    // A listed update that cannot be described yet is passed over, not NotFound: EKS is
+    // eventually consistent right after an update starts.
     let ng = describe_nodegroup(al2023("1.30", "1.30.4-20241109", "UPDATING"));
     let cluster = describe_cluster("1.31");
-    let list = list_updates(&[&["u-1"]]);
-    let describe = mock!(Client::describe_update).then_error(|| {
-        DescribeUpdateError::ResourceNotFoundException(
-            ResourceNotFoundException::builder()
-                .message("No update found")
-                .build(),
-        )
+    let list = list_updates(&[&["u-1", "u-2"]]);
+    let missing = mock!(Client::describe_update)
+        .match_requests(|r| r.update_id() == Some("u-2"))
+        .then_error(|| {
+            DescribeUpdateError::ResourceNotFoundException(
+                ResourceNotFoundException::builder()
+                    .message("No update found")
+                    .build(),
+            )
+        });
+    let running = describe_update(update(
+        "u-1",
+        "InProgress",
+        "VersionUpdate",
+        &[("Version", "1.31")],
+    ));
+    let updater = mocked(&[&ng, &cluster, &list, &missing, &running]);
+    let output = run(&updater, request(json!({"version": "1.31"})))
+        .await
+        .expect("the describable running update is found");
+    assert_eq!(output.outcome, Outcome::AlreadyInProgress);
+    assert_eq!((missing.num_calls(), running.num_calls()), (1, 1));
+
+    // Only an undescribable update: retryable, not NotFound.
+    let ng = describe_nodegroup(al2023("1.30", "1.30.4-20241109", "UPDATING"));
+    let cluster = describe_cluster("1.31");
+    let list = list_updates(&[&["u-2"]]);
+    let missing = mock!(Client::describe_update).then_error(|| {
+        DescribeUpdateError::ResourceNotFoundException(ResourceNotFoundException::builder().build())
     });
-    let updater = mocked(&[&ng, &cluster, &list, &describe]);
+    let updater = mocked(&[&ng, &cluster, &list, &missing]);
     assert_error(
         run(&updater, request(json!({"version": "1.31"}))).await,
-        "NotFound",
-        "update u-1",
+        "UpdateInProgress",
+        "retry",
     );
 }
 
