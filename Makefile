@@ -11,10 +11,10 @@ STAMP := $(VENV)/.installed
 WITH_VENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
 BOOTSTRAP := target/lambda/eks-nodegroup-updater/bootstrap
 
-.PHONY: test demo lint unit e2e build venv clean
+.PHONY: test demo lint unit e2e sam build venv clean fuzz
 
-## test: every tier — format, lints, unit and adapter tests, then end to end.
-test: lint unit e2e
+## test: every tier — format, lints, unit and adapter tests, end to end, then the SAM tier.
+test: lint unit e2e sam
 
 ## lint: rustfmt and clippy, warnings are errors.
 lint:
@@ -28,6 +28,15 @@ unit:
 ## e2e: the release binary through the Lambda Runtime API against the local EKS endpoint.
 e2e: build
 	$(WITH_VENV) $(PYTHON) -m pytest -q -p no:cacheprovider tests/localeks tests/e2e
+
+## sam: cfn-lint, sam validate --lint (offline), asl-validator, the IAM check, sam build
+## (x86_64), and local executions of the shipped state machines.
+sam: build
+	tests/sam/check.sh all
+
+## fuzz: the parsing property tests with many more cases than `make test` runs.
+fuzz:
+	PROPTEST_CASES=$${PROPTEST_CASES:-100000} cargo test --locked --release --test fuzz_parse
 
 ## demo: the function's main job against the embedded local EKS endpoint, with a transcript.
 demo: build
@@ -46,4 +55,4 @@ $(STAMP): tests/requirements.txt tests/localeks/requirements.txt
 	touch $@
 
 clean:
-	rm -rf $(VENV) target
+	rm -rf $(VENV) target tests/sam/.venv tests/sam/node_modules .aws-sam
