@@ -791,6 +791,38 @@ def test_fault_kinds_break_the_client_as_advertised(url: str) -> None:
     assert admin(url, "GET", "/_localeks/faults")["rules"] == []
 
 
+def test_fault_notfound_and_denied(url: str, eks: Any) -> None:
+    seed(url, prod())
+    update = eks.update_nodegroup_version(clusterName="prod", nodegroupName="workers")["update"]
+    admin(
+        url,
+        "POST",
+        "/_localeks/faults",
+        {
+            "rules": [
+                {"operation": "DescribeUpdate", "kind": "notfound"},
+                {"operation": "DescribeNodegroup", "kind": "denied"},
+                {"operation": "GetParameter", "service": "ssm", "kind": "denied"},
+            ]
+        },
+    )
+    # Right after the start, the update cannot be described yet; the next call can.
+    with pytest.raises(ClientError) as exc:
+        eks.describe_update(name="prod", nodegroupName="workers", updateId=update["id"])
+    assert error_of(exc) == ("ResourceNotFoundException", 404, "ResourceNotFoundException")
+    assert update["id"] in exc.value.response["Error"]["Message"]
+    assert eks.describe_update(name="prod", nodegroupName="workers", updateId=update["id"])["update"]["id"] == update["id"]
+    with pytest.raises(ClientError) as exc:
+        describe_ng(eks)
+    assert error_of(exc) == ("AccessDeniedException", 403, "AccessDeniedException")
+    assert "eks:DescribeNodegroup" in exc.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as exc:
+        client(url, "ssm").get_parameter(Name="/x")
+    assert exc.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert admin(url, "GET", "/_localeks/faults")["rules"] == []
+
+
 def test_faults_are_validated_and_cleared_by_reset(url: str) -> None:
     with pytest.raises(urllib.error.HTTPError) as exc:
         admin(url, "POST", "/_localeks/faults", {"operation": "DescribeNodegroup", "kind": "explode"})

@@ -139,7 +139,9 @@ class LocalEksApp:
         rule = self.faults.take(who.service, operation)
         if rule is not None:
             log.info("fault %s on %s %s (%s)", rule.kind, environ.get("REQUEST_METHOD"), path, operation)
-            return self.fault(rule, who, environ, start_response, lambda: self.serve(who, operation, uri, environ))
+            return self.fault(
+                rule, who, operation, uri, environ, start_response, lambda: self.serve(who, operation, uri, environ)
+            )
 
         return self.serve(who, operation, uri, environ)(start_response)
 
@@ -199,6 +201,8 @@ class LocalEksApp:
         self,
         rule: Rule,
         who: RequestIdentity,
+        operation: str | None,
+        uri: dict[str, str],
         environ: dict[str, Any],
         start_response: StartResponse,
         normal: Callable[[], Callable[[StartResponse], Iterable[bytes]]],
@@ -210,6 +214,22 @@ class LocalEksApp:
             return error_response(
                 start_response, EksError(name, "localeks: injected internal error", status=500)
             )
+        if rule.kind == "notfound":
+            # EKS's shape (status, x-amzn-ErrorType, body with the names it knows); for an
+            # update, the answer EKS gives while it cannot describe a fresh one yet.
+            cluster, nodegroup = uri.get("name"), uri.get("nodegroupName")
+            if operation == "DescribeUpdate":
+                message = f"No update found for ID: {uri.get('updateId', '')}. (localeks: injected)"
+            else:
+                message = "localeks: injected ResourceNotFoundException"
+            return error_response(start_response, EksError("ResourceNotFoundException", message, cluster, nodegroup))
+        if rule.kind == "denied":
+            action = f"{who.service or 'eks'}:{operation or 'Unknown'}"
+            message = (
+                f"User: arn:aws:sts::{who.account}:assumed-role/localeks-role/function is not authorized to "
+                f"perform: {action} (localeks: injected)"
+            )
+            return error_response(start_response, EksError("AccessDeniedException", message, status=403))
         if rule.kind == "notjson":
             data = b"<html><body>502 Bad Gateway</body></html>"
             start_response(

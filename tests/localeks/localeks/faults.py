@@ -13,7 +13,10 @@ Kinds:
   client with a shorter timeout gives up first;
 - reset: close the connection with a TCP reset, no response at all;
 - truncated: send the real response's headers, half of its body, then close;
-- notjson: 200 with a body that is not JSON.
+- notjson: 200 with a body that is not JSON;
+- notfound: 404 ResourceNotFoundException, e.g. a DescribeUpdate right after
+  the update started, before EKS (eventually consistent) can describe it;
+- denied: 403 AccessDeniedException, as IAM refuses a call the role may not make.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from typing import Any
 
 from .errors import AdminError
 
-KINDS = ("throttle", "error500", "stall", "reset", "truncated", "notjson")
+KINDS = ("throttle", "error500", "stall", "reset", "truncated", "notjson", "notfound", "denied")
 
 
 @dataclass
