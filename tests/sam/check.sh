@@ -9,8 +9,10 @@
 # lint        cfn-lint and `sam validate --lint` on template.yaml, offline (dummy region and
 #             credentials; in a network namespace without network when `unshare -n` works);
 #             asl-validator on every definition, rendered with the template's defaults;
-#             check_iam.py: the roles SAM generates grant exactly the calls made, no wildcard
-#             action, EKS only on the allowed clusters' ARNs.
+#             check_iam.py: the roles SAM generates grant exactly the calls made (derived from
+#             src/*.rs and the definitions, equal both ways), no wildcard action, EKS only on the
+#             allowed clusters' ARNs, SSM only on the parameters the code reads; first its
+#             --self-test, which mutates code and template and requires each drift reported.
 # build       `sam build` for x86_64 (the only Rust target here; the template's default is
 #             arm64), with cargo-lambda from .venv/bin. SAM's rust-cargolambda builder builds in
 #             the source tree, so it reuses target/ from `make build`.
@@ -85,7 +87,10 @@ lint() {
   step "cfn-lint template.yaml" "${OFFLINE[@]}" "$CFN_LINT" template.yaml
   step "sam validate --lint (offline)" "${OFFLINE[@]}" "$SAM" validate --lint --template-file template.yaml
   step "asl-validator statemachine/*.asl.json (rendered with the template's defaults)" asl_validate
-  step "least privilege of the generated IAM roles" "${OFFLINE[@]}" "$SAM_VENV/bin/python" "$HERE/check_iam.py"
+  step "least privilege: the IAM check catches drift (mutated code and template)" \
+    "${OFFLINE[@]}" "$SAM_VENV/bin/python" "$HERE/check_iam.py" --self-test
+  step "least privilege: the roles grant exactly what src/ and the definitions call" \
+    "${OFFLINE[@]}" "$SAM_VENV/bin/python" "$HERE/check_iam.py"
 }
 
 sam_build() {
