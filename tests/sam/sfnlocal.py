@@ -19,10 +19,12 @@ mode, ...) and calls services through boto3 clients. Those calls are routed here
   executor names the error after `errorType`, as Step Functions does. A FunctionName other
   than `--function-arn` is refused like Lambda refuses an unknown function.
 
-and three gaps of moto's port (5.2.5) against Step Functions are filled, each a function below:
+and four gaps of moto's port (5.2.5) against Step Functions are filled, each a function below:
 SDK-integration member names (PascalCase in Step Functions, the API's own in boto3) are mapped
-both ways; SDK timestamps are written as ISO 8601 text; and a distributed Map honours
-ToleratedFailurePercentage (moto parses it and ignores it). Everything else is moto's.
+both ways; SDK timestamps are written as ISO 8601 text; a distributed Map honours
+ToleratedFailurePercentage (moto parses it and ignores it); and an EKS SDK-integration error is
+named `Eks.<Error>` as Step Functions names it (moto knows only DynamoDb and Sfn and would say
+`eks.<Error>`, which no `Retry` on `Eks.*` matches). Everything else is moto's.
 
 Prints `LISTENING http://127.0.0.1:<port>` and writes the URL to --port-file. SIGTERM/SIGINT stop it.
 """
@@ -130,6 +132,22 @@ def _install(self_url: str, invoke_url: str, function_arn: str) -> None:
     lambda_eval_utils.exec_lambda_function = exec_lambda_function
     _install_case_mapping()
     _install_tolerated_failure_percentage()
+    _install_error_names()
+
+
+def _install_error_names() -> None:
+    """Name SDK-integration errors `ServiceName.ErrorName`, both in PascalCase, as Step Functions does.
+
+    moto's port has a table of the service names whose PascalCase is not just a capital first
+    letter (DynamoDb, Sfn) and falls back to the lower-case name for every other service, so an
+    EKS error becomes `eks.ResourceNotFoundException` and the definitions' `Eks.*` retriers
+    never match. Add the services our definitions call.
+    """
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_aws_sdk as aws_sdk,
+    )
+
+    aws_sdk._SERVICE_ERROR_NAMES.setdefault("eks", "Eks")
 
 
 def _install_tolerated_failure_percentage() -> None:

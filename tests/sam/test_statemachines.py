@@ -54,6 +54,29 @@ def test_one_nodegroup_polls_to_successful(stack):
     assert ng["updatesCreated"] == 1
 
 
+def test_describe_update_404_right_after_the_start_is_retried_to_successful(stack):
+    # EKS is eventually consistent: right after UpdateNodegroupVersion, DescribeUpdate may answer
+    # 404 for the new update. The poll retries Eks.ResourceNotFoundException (after 5 s, as
+    # deployed) instead of failing an execution whose update is running.
+    seed_cluster(stack, "sam-404", [{"name": "workers", "version": "1.30", "pollsInProgress": 1}])
+    stack.eks.faults({"operation": "DescribeUpdate", "kind": "notfound", "count": 1})
+    try:
+        ex = stack.run(UPDATE, {"clusterName": "sam-404", "nodegroupName": "workers", "version": "1.31"})
+    finally:
+        left = stack.eks.faults()["rules"]
+        stack.eks.clear_faults()
+
+    assert left == [], f"the 404 was not served to the poll: {left}"
+    assert ex.status == "SUCCEEDED", ex.explain()
+    assert ex.failed_errors() == ["Eks.ResourceNotFoundException"], ex.explain()
+    assert ex.output["outcome"] == "Started" and ex.output["updateStatus"] == "Successful"
+    # The 404, then InProgress once, then Successful.
+    assert len(ex.task_calls(DESCRIBE_UPDATE)) == 3, ex.explain()
+    assert ex.output["finalUpdate"]["Id"] == ex.output["update"]["id"]
+    ng = stack.eks.nodegroup_state("sam-404", "workers")
+    assert ng["version"] == "1.31" and ng["updatesCreated"] == 1
+
+
 def test_failed_update_fails_the_execution_with_the_eks_errors(stack):
     seed_cluster(stack, "sam-fail", [{"name": "batch", "version": "1.30", "updateOutcome": "Failed",
                                       "pollsInProgress": 1}])
