@@ -59,6 +59,15 @@ SUMMARY_MESSAGES = ("node group request done", "node group request failed")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
+# Measurements the hardening tests record (section, case, result, attempts, wall time, ...):
+# printed at the end of the run, and written as JSON to $RELIABILITY_FIGURES when that is set.
+FIGURES: list[dict[str, Any]] = []
+
+
+def record(section: str, case: str, **values: Any) -> None:
+    FIGURES.append({"section": section, "case": case, **values})
+
+
 class HarnessError(RuntimeError):
     """A process did not start, or an endpoint answered something unusable."""
 
