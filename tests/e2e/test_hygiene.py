@@ -206,7 +206,7 @@ def test_debug_logs_hold_no_secret_key_or_session_token(debug_log: str) -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="at DEBUG, aws-smithy-runtime logs the endpoint resolver params (orchestrator/endpoints.rs "
+    reason="FINDING: at DEBUG, aws-smithy-runtime logs the endpoint resolver params (orchestrator/endpoints.rs "
     "'resolving endpoint'), whose identity prints access_key_id; the function's subscriber passes "
     "AWS_LAMBDA_LOG_LEVEL to every crate (see RELIABILITY.md)",
 )
