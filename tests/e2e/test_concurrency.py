@@ -52,6 +52,9 @@ def summaries(fn: h.FunctionProcess) -> list[dict[str, Any]]:
 
 def fire(emulator: h.Emulator, payloads: list[Any], timeout: float = 60.0) -> tuple[list[tuple[int, Any]], float]:
     """POST every payload at once (a barrier releases the threads together); (answers, wall)."""
+    # Every process logs its summary line just before it answers and polls /next again: give
+    # the last ones a moment to be back in line, so each gets one of the twenty.
+    time.sleep(0.5)
     answers: list[Any] = [None] * len(payloads)
     barrier = threading.Barrier(len(payloads))
 
