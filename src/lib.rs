@@ -17,6 +17,7 @@ pub mod error;
 pub mod event;
 pub mod handler;
 pub mod idempotency;
+pub mod logging;
 pub mod output;
 pub mod plan;
 pub mod request;

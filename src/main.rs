@@ -9,8 +9,8 @@ use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    // JSON lines when the function's LoggingConfig says so (AWS_LAMBDA_LOG_FORMAT=JSON).
-    lambda_runtime::tracing::init_default_subscriber();
+    // JSON lines when the function's LoggingConfig says so; SDK crates held at INFO.
+    eks_nodegroup_updater::logging::init();
 
     let config = Config::from_env();
     let sdk_config = aws_config::defaults(BehaviorVersion::latest())

@@ -204,11 +204,5 @@ def test_debug_logs_hold_no_secret_key_or_session_token(debug_log: str) -> None:
     assert leaks(debug_log, ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FINDING: at DEBUG, aws-smithy-runtime logs the endpoint resolver params (orchestrator/endpoints.rs "
-    "'resolving endpoint'), whose identity prints access_key_id; the function's subscriber passes "
-    "AWS_LAMBDA_LOG_LEVEL to every crate (see RELIABILITY.md)",
-)
 def test_debug_logs_hold_no_access_key_id(debug_log: str) -> None:
     assert leaks(debug_log, ("AWS_ACCESS_KEY_ID",)) == []
