@@ -113,7 +113,9 @@ class CodeCalls:
 
 CLIENT_CALL = re.compile(r"\.\s*client\s*\.\s*([a-z][a-z0-9_]*)\s*\(\s*\)")
 USES_CLIENT = re.compile(r"\baws_sdk_([a-z0-9]+)::Client\b")
-ANY_SDK = re.compile(r"\baws_sdk_([a-z0-9]+)\b")
+# A path into an SDK crate (`aws_sdk_sts::...`): code that uses it. A bare name (a log target
+# in src/logging.rs) is not a use.
+ANY_SDK = re.compile(r"\baws_sdk_([a-z0-9]+)::")
 PUBLIC_PARAMETER = re.compile(r'"(/aws/service/[^"]*)"')
 
 
