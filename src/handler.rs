@@ -169,11 +169,25 @@ impl Updater {
             update,
             request,
         };
-        match plan.decision {
-            Decision::UpToDate => Ok(output(Outcome::UpToDate, None, None)),
-            Decision::Deferred => Ok(output(Outcome::Deferred, None, None)),
-            Decision::DryRun => Ok(output(Outcome::DryRun, None, Some(call))),
-            Decision::FindRunning => {
+        let started = match plan.decision {
+            Decision::UpToDate => return Ok(output(Outcome::UpToDate, None, None)),
+            Decision::Deferred => return Ok(output(Outcome::Deferred, None, None)),
+            Decision::DryRun => return Ok(output(Outcome::DryRun, None, Some(call))),
+            Decision::FindRunning => None,
+            // Step 8.
+            Decision::Start => match self
+                .eks
+                .update_nodegroup_version(&call, &subject, deadline)
+                .await?
+            {
+                StartOutcome::Started(update) => Some(update),
+                StartOutcome::InUse => None,
+            },
+        };
+        match started {
+            Some(update) => Ok(output(Outcome::Started, Some(update.into()), None)),
+            // Step 5: the node group is UPDATING, or EKS said so.
+            None => {
                 let update = self
                     .running_update(&plan.target, &subject, deadline)
                     .await?;
@@ -182,28 +196,6 @@ impl Updater {
                     Some(update.into()),
                     None,
                 ))
-            }
-            // Step 8.
-            Decision::Start => {
-                match self
-                    .eks
-                    .update_nodegroup_version(&call, &subject, deadline)
-                    .await?
-                {
-                    StartOutcome::Started(update) => {
-                        Ok(output(Outcome::Started, Some(update.into()), None))
-                    }
-                    StartOutcome::InUse => {
-                        let update = self
-                            .running_update(&plan.target, &subject, deadline)
-                            .await?;
-                        Ok(output(
-                            Outcome::AlreadyInProgress,
-                            Some(update.into()),
-                            None,
-                        ))
-                    }
-                }
             }
         }
     }
