@@ -1,0 +1,705 @@
+#!/usr/bin/env python3
+"""`make bench`: whole processes through the Lambda Runtime API, cold and warm.
+
+Three subjects, interleaved in every round, each started fresh (a cold start) per round
+and per target, on loopback only:
+
+- ``ours``   the release bootstrap (``cargo lambda build --release``);
+- ``floor``  examples/hello_runtime.rs, same profile: lambda_runtime echoing the event;
+- ``python`` bench/peer/handler.py, Python 3.11 + boto3 under awslambdaric (bench/.venv).
+
+Two targets the functions call: ``canned`` (bench/standin.py, fast and stateless: our own
+overhead) and ``moto`` (tests/localeks, the stateful local EKS endpoint).
+
+Per process: init = spawn → its first ``GET /runtime/invocation/next`` as the emulator
+(bench/emulator.py) sees it; first invocation = event handed out → response read; then
+``--warm`` warm invocations likewise; then, once the process is polling again, its
+``VmHWM`` from /proc; then it is stopped. Figures: medians over the cold starts, warm p50
+and p99 over every warm invocation pooled, and the zipped deployment package.
+
+Standard library only. Every process is started here, on free ports, in its own process
+group, and stopped here (also on errors, Ctrl-C and SIGTERM); every wait is bounded and
+the whole run has a time budget. No figure is asserted: the exit status says only whether
+every invocation answered what it should. See BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import atexit
+import contextlib
+import datetime
+import hashlib
+import io
+import json
+import math
+import os
+import platform
+import selectors
+import shlex
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from emulator import RuntimeApi  # noqa: E402
+from standin import CannedEks  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench"
+OURS = ROOT / "target/lambda/eks-nodegroup-updater/bootstrap"
+FLOOR = ROOT / "target/lambda/hello_runtime/bootstrap"
+PEER_PYTHON = BENCH / ".venv/bin/python"
+PEER_DIR = BENCH / "peer"
+PROJECT_PYTHON = ROOT / ".venv/bin/python"
+LOCALEKS_DIR = ROOT / "tests/localeks"
+# What the Python peer would vendor into its package (awslambdaric is the managed runtime's).
+PEER_VENDORED = ["boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"]
+
+SUBJECTS = ("ours", "floor", "python")
+TARGETS = ("canned", "moto")
+MIB = 1024 * 1024
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+# ------------------------------------------------------------------ processes
+
+_LIVE: set[subprocess.Popen] = set()
+
+
+def _stop(proc: subprocess.Popen, grace: float = 1.0) -> None:
+    """SIGTERM the process group, SIGKILL what is left after `grace` seconds."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            pass
+    # The group may outlive its leader (a child it spawned): always make sure.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(5)
+    _LIVE.discard(proc)
+
+
+def _stop_all() -> None:
+    for proc in list(_LIVE):
+        _stop(proc, grace=0.2)
+
+
+atexit.register(_stop_all)
+
+
+def _on_sigterm(signum, _frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def spawn(argv: list[str], *, cwd: Path, env: dict[str, str], log: Path) -> subprocess.Popen:
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    _LIVE.add(proc)
+    return proc
+
+
+def cpu_ns(pid: int) -> int | None:
+    """CPU time of every live thread of `pid` so far (schedstat, ns)."""
+    total = 0
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                total += int((task / "schedstat").read_text().split()[0])
+    except OSError:
+        return None
+    return total
+
+
+def vm_hwm_kib(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+# ------------------------------------------------------------------ local EKS (moto)
+
+
+class LocalEks:
+    """tests/localeks (via bench/localeks_fast.py) on a free port, in its own process group."""
+
+    def __init__(self, log: Path) -> None:
+        if not PROJECT_PYTHON.exists():
+            raise BenchError(f"{PROJECT_PYTHON} is missing: run `make venv` first")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=str(LOCALEKS_DIR))
+        with open(log, "ab") as err:
+            self.proc = subprocess.Popen(
+                [str(PROJECT_PYTHON), str(BENCH / "localeks_fast.py"), "--port", "0", "--quiet", "--polls-in-progress", "1000"],
+                cwd=LOCALEKS_DIR, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
+                start_new_session=True,
+            )
+        _LIVE.add(self.proc)
+        sel = selectors.DefaultSelector()
+        sel.register(self.proc.stdout, selectors.EVENT_READ)
+        line = b""
+        deadline = time.monotonic() + 60
+        while not line.endswith(b"\n"):
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                _stop(self.proc)
+                raise BenchError(f"the local EKS endpoint did not start; see {log}")
+            if sel.select(timeout=0.5):
+                chunk = os.read(self.proc.stdout.fileno(), 4096)
+                if not chunk:
+                    continue
+                line += chunk
+        sel.close()
+        if not line.startswith(b"LISTENING "):
+            _stop(self.proc)
+            raise BenchError(f"unexpected first line from localeks: {line!r}")
+        self.url = line.split()[1].decode()
+
+    def admin(self, route: str, body: dict | None = None) -> dict:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(
+            f"{self.url}/_localeks/{route}", data=data, method="POST" if data is not None else "GET",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            return json.loads(resp.read() or b"{}")
+
+    def seed(self, cluster: str, nodegroups: int) -> None:
+        self.admin("reset", {})
+        self.admin("seed", {
+            "region": "us-east-1",
+            "clusters": [{
+                "name": cluster, "version": "1.31",
+                "latestReleases": {"1.31": "1.31.7-20251120"},
+                "publishLatestToSsm": {"ageDays": 60},
+                "nodegroups": [
+                    {"name": f"ng-{i}", "version": "1.30", "releaseVersion": "1.30.4-20241109",
+                     "amiType": "AL2023_x86_64_STANDARD"}
+                    for i in range(nodegroups)
+                ],
+            }],
+        })
+
+    def close(self) -> None:
+        _stop(self.proc, grace=3)
+
+
+# ------------------------------------------------------------------ subjects
+
+
+def subject_argv(name: str, args: argparse.Namespace) -> tuple[list[str], Path]:
+    wrap = shlex.split(args.wrap) if args.wrap else []
+    if name in args.rust:
+        return wrap + [str(args.rust[name])], ROOT
+    if name == "floor":
+        return wrap + [str(args.floor)], ROOT
+    return wrap + [str(PEER_PYTHON), "-m", "awslambdaric", "handler.handler"], PEER_DIR
+
+
+def subject_env(name: str, api: RuntimeApi, endpoint: str, home: Path, extra: dict[str, str]) -> dict[str, str]:
+    """A Lambda-like environment, nothing inherited from ours (no SSL_CERT_FILE, no PYTHON*)."""
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "TZ": ":UTC",
+        "HOME": str(home),  # empty: no ~/.aws files, as on Lambda
+        "AWS_LAMBDA_RUNTIME_API": api.address,
+        "AWS_LAMBDA_FUNCTION_NAME": f"bench-{name}",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/bench-{name}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": "2026/01/01/[$LATEST]0123456789abcdef",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "ASIABENCHBENCHBENCH0",
+        "AWS_SECRET_ACCESS_KEY": "benchSecretKeyNotARealOne000000000000000",
+        "AWS_SESSION_TOKEN": "benchSessionToken",
+        "AWS_ENDPOINT_URL": endpoint,
+    }
+    env.update(extra)
+    if name == "python":
+        env.update({
+            "_HANDLER": "handler.handler",
+            "LAMBDA_TASK_ROOT": str(PEER_DIR),
+            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",
+        })
+    return env
+
+
+def event_for(target: str, cluster: str, i: int) -> dict:
+    if target == "canned":
+        return {"clusterName": "prod", "nodegroupName": "workers", "version": "1.31"}
+    return {"clusterName": cluster, "nodegroupName": f"ng-{i}", "version": "1.31"}
+
+
+def check_answer(subject: str, event: dict, result) -> None:
+    if not result.ok:
+        raise BenchError(f"{subject}: function error {result.body[:500]!r}")
+    answer = result.json()
+    if subject == "floor":
+        if answer != event:
+            raise BenchError(f"floor: echoed {answer!r}, not the event")
+    elif not (isinstance(answer, dict) and answer.get("outcome") == "Started" and (answer.get("update") or {}).get("id")):
+        raise BenchError(f"{subject}: expected outcome Started with an update, got {result.body[:500]!r}")
+
+
+@dataclass
+class Run:
+    target: str
+    subject: str
+    round: int
+    init_ms: float
+    first_ms: float
+    warm_ms: list[float]
+    vm_hwm_kib: int | None
+    calls: dict[str, int] = field(default_factory=dict)
+    # CPU time (all threads, schedstat) until the first poll, and per warm invocation.
+    init_cpu_ms: float | None = None
+    warm_cpu_ms: float | None = None
+    # CPU time of this harness (emulator + canned stand-in) per warm invocation.
+    harness_cpu_ms: float | None = None
+    # TCP connections the process opened to the stand-in (canned) and to the Runtime API.
+    endpoint_connections: int = 0
+    runtime_api_connections: int = 0
+
+
+class Budget:
+    def __init__(self, seconds: float) -> None:
+        self.end = time.monotonic() + seconds
+        self.seconds = seconds
+
+    def left(self, cap: float) -> float:
+        left = self.end - time.monotonic()
+        if left <= 0:
+            raise BenchError(f"the run's time budget ({self.seconds:.0f} s) is spent; see --budget")
+        return min(cap, left)
+
+
+async def one_process(subject: str, target: str, rnd: int, args, endpoint: str, eks, canned: CannedEks,
+                      budget: Budget) -> Run:
+    cluster = f"b{rnd + 1000}-{subject}"
+    if target == "moto" and subject != "floor":
+        eks.seed(cluster, args.warm + 1)
+    api = await RuntimeApi().start()
+    argv, cwd = subject_argv(subject, args)
+    env = subject_env(subject, api, endpoint, args.out / "home", args.env.get(subject, {}))
+    log = args.out / "logs" / f"{target}-{subject}.log"
+    calls_before = dict(canned.calls)
+    connections_before = canned.connections
+    proc = None
+    try:
+        spawned = time.perf_counter_ns()
+        proc = spawn(argv, cwd=cwd, env=env, log=log)
+        polled = await _until(api.next_poll(args.init_timeout), proc, subject, log, budget, args.init_timeout)
+        init_ms = (polled - spawned) / 1e6
+        init_cpu = cpu_ns(proc.pid)
+        timings = []
+        warm_cpu_start = None
+        for i in range(args.warm + 1):
+            event = event_for(target, cluster, i)
+            result = await _until(api.invoke(event, args.timeout), proc, subject, log, budget, args.timeout)
+            check_answer(subject, event, result)
+            timings.append(result.latency_ns / 1e6)
+            if i == 0:
+                await _until(api.next_poll(args.timeout), proc, subject, log, budget, args.timeout)
+                warm_cpu_start = cpu_ns(proc.pid)
+                harness_cpu_start = time.process_time()
+        # Back at GET /next, as a frozen Lambda sandbox would be: now read its peak.
+        await _until(api.next_poll(args.timeout), proc, subject, log, budget, args.timeout)
+        hwm = vm_hwm_kib(proc.pid)
+        warm_cpu_end = cpu_ns(proc.pid)
+        harness_cpu = time.process_time() - harness_cpu_start if args.warm else None
+    finally:
+        if proc is not None:
+            _stop(proc)
+        await api.close()
+    calls = {k: v - calls_before.get(k, 0) for k, v in canned.calls.items() if v - calls_before.get(k, 0)}
+    if target == "canned" and subject != "floor":
+        expected = {op: args.warm + 1 for op in ("DescribeNodegroup", "DescribeCluster", "GetParameter", "UpdateNodegroupVersion")}
+        if calls != expected:
+            raise BenchError(f"{subject}: made calls {calls}, expected {expected}")
+    warm_cpu = None
+    if args.warm and warm_cpu_start is not None and warm_cpu_end is not None:
+        warm_cpu = (warm_cpu_end - warm_cpu_start) / 1e6 / args.warm
+    return Run(target, subject, rnd, init_ms, timings[0], timings[1:], hwm, calls,
+               init_cpu / 1e6 if init_cpu is not None else None, warm_cpu,
+               harness_cpu * 1000 / args.warm if harness_cpu is not None else None,
+               canned.connections - connections_before if target == "canned" else 0, api.connections)
+
+
+async def _until(awaitable, proc: subprocess.Popen, subject: str, log: Path, budget: Budget, timeout: float):
+    """Awaits `awaitable`, failing early if the process exits or time runs out."""
+    task = asyncio.ensure_future(awaitable)
+    end = time.monotonic() + budget.left(timeout)
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=0.05)
+            if done:
+                return task.result()
+            if proc.poll() is not None:
+                raise BenchError(f"{subject} exited with {proc.returncode}; see {log}:\n{_tail(log)}")
+            if time.monotonic() > end:
+                raise BenchError(f"{subject}: no answer within {timeout} s; see {log}:\n{_tail(log)}")
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+
+def _tail(log: Path, n: int = 15) -> str:
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-n:])
+    except OSError:
+        return "(no log)"
+
+
+# ------------------------------------------------------------------ package sizes
+
+
+def _zip_size(files: list[tuple[Path, str]]) -> int:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for path, name in files:
+            z.write(path, name)
+    return buf.tell()
+
+
+def package_sizes(args) -> dict[str, dict[str, int]]:
+    sizes = {}
+    for name, path in [*args.rust.items(), ("floor", args.floor)]:
+        sizes[name] = {"raw": path.stat().st_size, "zipped": _zip_size([(path, "bootstrap")])}
+    # The peer's package: the handler plus what `pip install -t` would vendor (no bytecode).
+    site = next((BENCH / ".venv/lib").glob("python3*/site-packages"))
+    files = [(PEER_DIR / "handler.py", "handler.py")]
+    for dist in PEER_VENDORED:
+        records = list(site.glob(f"{dist.replace('-', '_')}-*.dist-info/RECORD"))
+        if len(records) != 1:
+            raise BenchError(f"cannot find {dist} in {site}")
+        for line in records[0].read_text().splitlines():
+            rel = line.split(",")[0]
+            if rel and "__pycache__" not in rel and not rel.startswith(".."):
+                files.append((site / rel, rel))
+    sizes["python"] = {"raw": sum(p.stat().st_size for p, _ in files), "zipped": _zip_size(files)}
+    return sizes
+
+
+# ------------------------------------------------------------------ figures
+
+
+def p(values: list[float], q: float) -> float:
+    """Nearest-rank percentile."""
+    s = sorted(values)
+    return s[max(0, math.ceil(q * len(s)) - 1)]
+
+
+def _median(values: list) -> float:
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else float("nan")
+
+
+def subject_order(runs: list[Run]) -> list[str]:
+    seen = list(dict.fromkeys(r.subject for r in runs))
+    return [s for s in SUBJECTS if s in seen] + [s for s in seen if s not in SUBJECTS]
+
+
+def figures(runs: list[Run], sizes) -> dict[str, dict[str, dict[str, float]]]:
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for target in sorted({r.target for r in runs}, key=TARGETS.index):
+        out[target] = {}
+        for subject in subject_order(runs):
+            rs = [r for r in runs if r.target == target and r.subject == subject]
+            if not rs:
+                continue
+            warm = [w for r in rs for w in r.warm_ms]
+            hwm = [r.vm_hwm_kib for r in rs if r.vm_hwm_kib]
+            out[target][subject] = {
+                "cold starts": len(rs),
+                "init ms": statistics.median(r.init_ms for r in rs),
+                "first invocation ms": statistics.median(r.first_ms for r in rs),
+                "warm p50 ms": p(warm, 0.50) if warm else float("nan"),
+                "warm p99 ms": p(warm, 0.99) if warm else float("nan"),
+                "warm invocations": len(warm),
+                "init CPU ms": _median([r.init_cpu_ms for r in rs]),
+                "warm CPU ms": _median([r.warm_cpu_ms for r in rs]),
+                "peak RSS MiB": statistics.median(hwm) / 1024 if hwm else float("nan"),
+                "package zipped MiB": sizes[subject]["zipped"] / MIB if sizes and subject in sizes else float("nan"),
+                "package raw MiB": sizes[subject]["raw"] / MIB if sizes and subject in sizes else float("nan"),
+            }
+    return out
+
+
+ROWS = [
+    ("init ms", "init, median (ms)", "{:.1f}"),
+    ("first invocation ms", "first invocation, median (ms)", "{:.2f}"),
+    ("warm p50 ms", "warm p50 (ms)", "{:.3f}"),
+    ("warm p99 ms", "warm p99 (ms)", "{:.3f}"),
+    ("init CPU ms", "init CPU time, median (ms)", "{:.1f}"),
+    ("warm CPU ms", "CPU time per warm invocation, median (ms)", "{:.3f}"),
+    ("peak RSS MiB", "peak RSS VmHWM, median (MiB)", "{:.1f}"),
+    ("package zipped MiB", "package, zipped (MiB)", "{:.2f}"),
+    ("package raw MiB", "package, unzipped (MiB)", "{:.2f}"),
+]
+
+
+def _ratio(a, b) -> str:
+    if a is None or b is None or not b or math.isnan(a) or math.isnan(b):
+        return "–"
+    return f"{a / b:.2f}×"
+
+
+def table(figs, target: str) -> str:
+    f = figs[target]
+    columns = SUBJECTS
+    get = lambda s, k: f[s][k] if s in f else None  # noqa: E731
+    n_cold = {s: f[s]["cold starts"] for s in f}
+    n_warm = {s: f[s]["warm invocations"] for s in f}
+    lines = [
+        f"**{target}** — cold starts per subject: {n_cold}; warm invocations pooled: {n_warm}",
+        "",
+        "| figure | ours | floor | python | ours ÷ floor | ours ÷ python | python ÷ floor |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for key, label, fmt in ROWS:
+        cells = [fmt.format(get(s, key)) if get(s, key) is not None else "–" for s in columns]
+        lines.append(
+            f"| {label} | " + " | ".join(cells)
+            + f" | {_ratio(get('ours', key), get('floor', key))} | {_ratio(get('ours', key), get('python', key))}"
+            + f" | {_ratio(get('python', key), get('floor', key))} |"
+        )
+    variants = [s for s in f if s not in SUBJECTS]
+    if variants:
+        lines += ["", f"**{target}, variants** (run in the same rounds as the subjects above)", ""]
+        head = "| figure | ours |" + "".join(f" {v} | {v} ÷ ours | {v} ÷ floor | {v} ÷ python |" for v in variants)
+        lines += [head, "|---|---:|" + "---:|---:|---:|---:|" * len(variants)]
+        for key, label, fmt in ROWS:
+            row = f"| {label} | " + (fmt.format(get("ours", key)) if get("ours", key) is not None else "–") + " |"
+            for v in variants:
+                row += (f" {fmt.format(get(v, key))} | {_ratio(get(v, key), get('ours', key))} |"
+                        f" {_ratio(get(v, key), get('floor', key))} | {_ratio(get(v, key), get('python', key))} |")
+            lines.append(row)
+    return "\n".join(lines)
+
+
+def goals(figs) -> list[tuple[str, bool | None, str]]:
+    f = figs.get("canned", {})
+    o, fl, py = f.get("ours"), f.get("floor"), f.get("python")
+    out = []
+
+    def add(name, ok, detail):
+        out.append((name, ok, detail))
+
+    if o and fl:
+        r = o["init ms"] / fl["init ms"]
+        add("init ≤ 1.5× the floor", r <= 1.5, f"{r:.2f}×")
+    if o and py:
+        r = o["init ms"] / py["init ms"]
+        add("init ≤ 0.1× the Python peer", r <= 0.1, f"{r:.3f}×")
+        r = o["warm p50 ms"] / py["warm p50 ms"]
+        add("warm p50 ≤ 0.2× the Python peer (canned)", r <= 0.2, f"{r:.3f}×")
+    if o:
+        rss = max(v["ours"]["peak RSS MiB"] for v in figs.values() if "ours" in v)
+        add("peak RSS ≤ 24 MiB", rss <= 24, f"{rss:.1f} MiB (worst target)")
+        if not math.isnan(o["package zipped MiB"]):
+            add("zipped package ≤ 5 MiB", o["package zipped MiB"] <= 5, f"{o['package zipped MiB']:.2f} MiB")
+    return out
+
+
+def machine() -> dict[str, str]:
+    def cmd(*argv):
+        try:
+            return subprocess.run(argv, capture_output=True, text=True, timeout=20, cwd=ROOT).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            return "?"
+
+    cpu = "?"
+    with contextlib.suppress(OSError):
+        cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                    if ln.startswith("model name")), "?")
+    return {
+        "cpu": cpu, "cpus": str(os.cpu_count()), "kernel": platform.release(),
+        "loadavg": Path("/proc/loadavg").read_text().split(" ")[0] if Path("/proc/loadavg").exists() else "?",
+        "python": platform.python_version(), "rustc": cmd("rustc", "--version"),
+        "commit": cmd("git", "rev-parse", "--short", "HEAD") + (" (dirty)" if cmd("git", "status", "--porcelain", "--untracked-files=no") else ""),
+    }
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+# ------------------------------------------------------------------ main
+
+
+async def bench(args) -> int:
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "logs").mkdir(exist_ok=True)
+    (args.out / "home").mkdir(exist_ok=True)
+    for log in (args.out / "logs").glob("*.log"):
+        log.unlink()
+    budget = Budget(args.budget)
+    started = time.monotonic()
+    load_before = machine()["loadavg"]
+
+    canned = await CannedEks().start()
+    eks = LocalEks(args.out / "logs" / "localeks.log") if "moto" in args.targets else None
+    runs: list[Run] = []
+    try:
+        # Untimed: page cache, the endpoints' own first-request paths (moto loads its
+        # backends lazily), the peer's bytecode.
+        for rnd in range(-args.warmup, 0):
+            for target in args.targets:
+                endpoint = canned.url if target == "canned" else eks.url
+                for subject in args.subjects:
+                    await one_process(subject, target, rnd, args, endpoint, eks, canned, budget)
+        for rnd in range(args.rounds):
+            order = [args.subjects[(rnd + k) % len(args.subjects)] for k in range(len(args.subjects))]
+            for target in args.targets:
+                endpoint = canned.url if target == "canned" else eks.url
+                for subject in order:
+                    run = await one_process(subject, target, rnd, args, endpoint, eks, canned, budget)
+                    runs.append(run)
+                    if args.verbose:
+                        print(f"  round {rnd + 1}/{args.rounds} {target:6} {subject:6} init {run.init_ms:7.1f} ms"
+                              f"  first {run.first_ms:7.2f} ms  warm p50 {statistics.median(run.warm_ms) if run.warm_ms else float('nan'):6.3f} ms"
+                              f"  VmHWM {(run.vm_hwm_kib or 0) / 1024:5.1f} MiB"
+                              f"  CPU/warm {run.warm_cpu_ms or 0:6.3f} ms (harness {run.harness_cpu_ms or 0:6.3f} ms)", flush=True)
+    finally:
+        if eks is not None:
+            eks.close()
+        await canned.close()
+
+    sizes = package_sizes(args) if not args.no_sizes else None
+    figs = figures(runs, sizes)
+    elapsed = time.monotonic() - started
+    info = machine()
+    info["loadavg"] = f"{load_before} → {info['loadavg']}"
+    info["ours"] = f"{args.ours.relative_to(ROOT) if args.ours.is_relative_to(ROOT) else args.ours} sha256:{sha256(args.ours)}"
+    info["floor"] = f"{args.floor.relative_to(ROOT) if args.floor.is_relative_to(ROOT) else args.floor} sha256:{sha256(args.floor)}"
+
+    report = [
+        f"# bench — {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {elapsed:.0f} s",
+        "",
+        "machine: " + ", ".join(f"{k} {v}" for k, v in info.items()),
+        f"settings: rounds {args.rounds} (+{args.warmup} untimed), warm {args.warm} per process, targets {','.join(args.targets)}, subjects {','.join(args.subjects)}"
+        + "".join(f", {n} = {p.relative_to(ROOT) if p.is_relative_to(ROOT) else p} sha256:{sha256(p)}" for n, p in args.rust.items() if n != "ours")
+        + (f", extra env {args.env}" if args.env else "") + (f", wrapped in {args.wrap!r}" if args.wrap else ""),
+        "",
+    ]
+    for target in figs:
+        report += [table(figs, target), ""]
+    if args.smoke:
+        report.append("smoke run: every answer checked; the figures mean nothing (a few invocations, any build).")
+    else:
+        report.append("goals (canned target):")
+        for name, ok, detail in goals(figs):
+            report.append(f"- {'met    ' if ok else 'NOT MET'} {name}: {detail}")
+    text = "\n".join(report)
+    print(text)
+    (args.out / "report.md").write_text(text + "\n")
+    (args.out / "results.json").write_text(json.dumps(
+        {"machine": info, "settings": {k: str(v) for k, v in vars(args).items()}, "figures": figs,
+         "sizes": sizes, "runs": [asdict(r) for r in runs]}, indent=1))
+    print(f"\n(written to {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}/report.md and results.json)")
+    return 0
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rounds", type=int, default=20, help="cold starts per subject and target (default 20)")
+    ap.add_argument("--warm", type=int, default=50, help="warm invocations per process (default 50; rounds × warm ≥ 1000)")
+    ap.add_argument("--targets", default=",".join(TARGETS), help="canned,moto (default both)")
+    ap.add_argument("--subjects", default=",".join(SUBJECTS), help="ours,floor,python (default all)")
+    ap.add_argument("--warmup", type=int, default=1, help="untimed rounds first (default 1)")
+    ap.add_argument("--smoke", action="store_true", help="1 round, 3 warm invocations: checks that it works, times nothing")
+    ap.add_argument("--ours", type=Path, default=OURS, help=f"our bootstrap (default {OURS.relative_to(ROOT)})")
+    ap.add_argument("--floor", type=Path, default=FLOOR, help=f"the floor's bootstrap (default {FLOOR.relative_to(ROOT)})")
+    ap.add_argument("--variant", action="append", default=[], metavar="NAME=PATH",
+                    help="one more Rust bootstrap, run like ours in the same rounds (repeatable): A/B a lever")
+    ap.add_argument("--env", action="append", default=[], metavar="SUBJECT:KEY=VALUE",
+                    help="extra environment for one subject (repeatable), e.g. ours:SSL_CERT_FILE=/etc/ssl/cert.pem")
+    ap.add_argument("--wrap", default="", help="prefix for every subject's command, e.g. 'valgrind --tool=callgrind'")
+    ap.add_argument("--out", type=Path, default=BENCH / "out", help="logs, report.md, results.json (default bench/out)")
+    ap.add_argument("--no-sizes", action="store_true", help="skip the package sizes")
+    ap.add_argument("--init-timeout", type=float, default=30.0, help="seconds for a process to poll (default 30)")
+    ap.add_argument("--timeout", type=float, default=30.0, help="seconds per invocation (default 30)")
+    ap.add_argument("--budget", type=float, default=900.0, help="seconds for the whole run (default 900)")
+    ap.add_argument("-v", "--verbose", action="store_true", help="a line per process")
+    args = ap.parse_args(argv)
+    if args.smoke:
+        args.rounds, args.warm, args.warmup = 1, 3, 0
+    args.rust = {"ours": args.ours.resolve()}
+    for v in args.variant:
+        name, _, path = v.partition("=")
+        if not name or not path or name in SUBJECTS or not name.replace("-", "").replace("_", "").isalnum():
+            ap.error(f"--variant {v!r}: expected NAME=PATH with a new name of letters, digits, - and _")
+        args.rust[name] = Path(path).resolve()
+    env: dict[str, dict[str, str]] = {}
+    for e in args.env:
+        subject, _, kv = e.partition(":")
+        key, eq, value = kv.partition("=")
+        if not subject or not key or not eq:
+            ap.error(f"--env {e!r}: expected SUBJECT:KEY=VALUE")
+        env.setdefault(subject, {})[key] = value
+    args.env = env
+    args.targets = [t for t in args.targets.split(",") if t]
+    args.subjects = [s for s in args.subjects.split(",") if s] + [n for n in args.rust if n != "ours"]
+    for t in args.targets:
+        if t not in TARGETS:
+            ap.error(f"unknown target {t!r}")
+    for s in args.subjects:
+        if s not in SUBJECTS and s not in args.rust:
+            ap.error(f"unknown subject {s!r}")
+    if args.rounds < 1 or args.warm < 0:
+        ap.error("--rounds must be ≥ 1 and --warm ≥ 0")
+    args.ours, args.floor, args.out = args.ours.resolve(), args.floor.resolve(), args.out.resolve()
+    for name, path in args.rust.items():
+        if name != "ours" and not path.is_file():
+            ap.error(f"--variant {name}: {path} is not a file")
+    missing = []
+    if "ours" in args.subjects and not args.ours.is_file():
+        missing.append(f"{args.ours}: run `make build`")
+    if "floor" in args.subjects and not args.floor.is_file():
+        missing.append(f"{args.floor}: run `cargo lambda build --release --example hello_runtime`")
+    if "python" in args.subjects and not PEER_PYTHON.exists():
+        missing.append(f"{PEER_PYTHON}: python3.11 -m venv bench/.venv && bench/.venv/bin/pip install -r bench/requirements.txt")
+    if missing:
+        ap.error("missing:\n  " + "\n  ".join(missing))
+    return args
+
+
+def main() -> int:
+    args = parse_args()
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return asyncio.run(bench(args))
+    except BenchError as e:
+        print(f"bench: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("bench: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        _stop_all()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
