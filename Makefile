@@ -10,8 +10,11 @@ STAMP := $(VENV)/.installed
 # cargo-lambda finds its zig linker on PATH.
 WITH_VENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
 BOOTSTRAP := target/lambda/eks-nodegroup-updater/bootstrap
+BENCH_VENV := bench/.venv
+BENCH_STAMP := $(BENCH_VENV)/.installed
+FLOOR := target/lambda/hello_runtime/bootstrap
 
-.PHONY: test demo lint unit e2e sam build venv clean fuzz
+.PHONY: test demo lint unit e2e sam build venv clean fuzz bench bench-smoke
 
 ## test: every tier — format, lints, unit and adapter tests, end to end, then the SAM tier.
 test: lint unit e2e sam
@@ -47,6 +50,23 @@ build: $(STAMP)
 	$(WITH_VENV) cargo-lambda lambda build --release --locked
 	test -x $(BOOTSTRAP)
 
+## bench: cold starts and warm invocations of our bootstrap, the hello-world floor and a
+## Python + boto3 peer, against a canned stand-in and the local EKS endpoint (BENCHMARKS.md).
+bench: build $(BENCH_STAMP)
+	$(WITH_VENV) cargo-lambda lambda build --release --locked --example hello_runtime
+	test -x $(FLOOR)
+	$(PYTHON) bench/run.py -v
+
+## bench-smoke: the benchmark end to end with a few invocations; checks every answer, times nothing.
+bench-smoke: build $(BENCH_STAMP)
+	cargo build --locked --example hello_runtime
+	$(PYTHON) bench/run.py --smoke --floor target/debug/examples/hello_runtime --out bench/out/smoke
+
+$(BENCH_STAMP): bench/requirements.txt
+	python3.11 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	touch $@
+
 venv: $(STAMP)
 
 $(STAMP): tests/requirements.txt tests/localeks/requirements.txt
@@ -55,4 +75,4 @@ $(STAMP): tests/requirements.txt tests/localeks/requirements.txt
 	touch $@
 
 clean:
-	rm -rf $(VENV) target tests/sam/.venv tests/sam/node_modules .aws-sam
+	rm -rf $(VENV) target tests/sam/.venv tests/sam/node_modules .aws-sam $(BENCH_VENV) bench/out
