@@ -93,6 +93,20 @@ pub trait ModeledError {
     fn modeled(&self) -> (Modeled, Option<&str>, Option<&str>);
 }
 
+/// Whether a failed connection was rustls refusing the endpoint's certificate (src/tls.rs).
+/// The rustls error sits several boxes deep (hyper-util, the SDK's connector, io::Error),
+/// so it is recognised by rustls's own wording, "invalid peer certificate".
+fn untrusted_certificate(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if e.to_string().contains("invalid peer certificate") {
+            return true;
+        }
+        next = e.source();
+    }
+    false
+}
+
 /// Names an SDK failure by what a state machine should do about it. The kind of
 /// `SdkError` decides timeouts, connection failures and unreadable answers; for service
 /// errors the modeled variant decides, then the error code and HTTP status for the rest.
@@ -130,6 +144,13 @@ where
         SdkError::DispatchFailure(failure) if failure.is_timeout() => Some(format!(
             "{service} {op} timed out (connecting or waiting for the answer)"
         )),
+        SdkError::DispatchFailure(failure) if failure.is_io() && untrusted_certificate(&error) => {
+            Some(format!(
+                "could not reach {service} for {op}: TLS refused, the endpoint's certificate is not \
+                 signed by a trusted CA (the function trusts Amazon Trust Services' roots unless \
+                 SSL_CERT_FILE or SSL_CERT_DIR name others)"
+            ))
+        }
         SdkError::DispatchFailure(failure) if failure.is_io() => Some(format!(
             "could not reach {service} for {op} (connection failed or was reset)"
         )),
@@ -237,6 +258,57 @@ where
                 "{service} {op} failed ({code_text}, HTTP {status}{said}); retry later"
             ),
             source,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+
+    use aws_sdk_eks::operation::describe_cluster::DescribeClusterError;
+    use aws_smithy_runtime_api::client::result::ConnectorError;
+
+    use super::*;
+
+    fn dispatch(kind: io::ErrorKind, text: &str) -> SdkError<DescribeClusterError, HttpResponse> {
+        SdkError::dispatch_failure(ConnectorError::io(Box::new(io::Error::new(kind, text))))
+    }
+
+    /// Connection failures: which message, and always a retryable ServiceError.
+    #[test]
+    fn connection_failures_say_what_happened() {
+        let subject = Subject {
+            cluster: "prod".into(),
+            nodegroup: "workers".into(),
+        };
+        let call = Call {
+            service: "EKS",
+            iam_prefix: "eks",
+            op: "DescribeCluster",
+        };
+        let cases = [
+            (
+                dispatch(
+                    io::ErrorKind::InvalidData,
+                    "TLS handshake failed: invalid peer certificate: UnknownIssuer",
+                ),
+                "certificate is not signed by a trusted CA",
+            ),
+            (
+                dispatch(io::ErrorKind::ConnectionReset, "connection reset by peer"),
+                "(connection failed or was reset)",
+            ),
+            (
+                dispatch(io::ErrorKind::ConnectionRefused, "certificate of deposit"),
+                "(connection failed or was reset)",
+            ),
+        ];
+        for (error, want) in cases {
+            let got = classify(error, call, &subject, || unreachable!());
+            assert_eq!(got.error_type(), "ServiceError");
+            assert!(got.is_retryable());
+            assert!(got.to_string().contains(want), "{got} lacks {want:?}");
         }
     }
 }
