@@ -24,6 +24,7 @@ pub mod request;
 pub mod sdk_error;
 pub mod ssm;
 pub mod state;
+pub mod tls;
 pub mod version;
 
 pub use error::Error;

@@ -220,6 +220,9 @@ def _base_env() -> dict[str, str]:
     for key in list(env):
         if key.startswith("AWS_"):
             del env[key]
+    # Nor a shell's TLS trust overrides: they change which CAs the function trusts (src/tls.rs).
+    env.pop("SSL_CERT_FILE", None)
+    env.pop("SSL_CERT_DIR", None)
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
     env["NO_COLOR"] = "1"
     return env
