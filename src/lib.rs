@@ -22,6 +22,7 @@ pub mod output;
 pub mod plan;
 pub mod request;
 pub mod sdk_error;
+pub mod sdk_setup;
 pub mod ssm;
 pub mod state;
 pub mod tls;
