@@ -19,7 +19,11 @@
 use aws_smithy_http_client::HttpClientError;
 use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
 use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
-use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
 /// The five roots, PEM. Their SHA-256 SPKI hashes are checked against the values Amazon
 /// Trust Services publishes by `tests/e2e/test_trust.py`.
@@ -67,8 +71,17 @@ impl Trust {
     /// The HTTPS client: the SDK's own hyper + rustls client with the aws-lc crypto
     /// provider (what `default-https-client` builds), only the trust store differs.
     /// Shared by every SDK client, so its connectors are built once per timeout setting
-    /// instead of once per client.
+    /// instead of once per client. With the compiled-in roots, its connector is built at
+    /// the first call (see [`ConnectorAtFirstCall`]).
     pub fn http_client(self) -> Result<SharedHttpClient, HttpClientError> {
+        let client = self.sdk_http_client()?;
+        Ok(match self {
+            Trust::AmazonTrustServices => SharedHttpClient::new(ConnectorAtFirstCall(client)),
+            Trust::System => client,
+        })
+    }
+
+    fn sdk_http_client(self) -> Result<SharedHttpClient, HttpClientError> {
         let context = TlsContext::builder()
             .with_trust_store(self.trust_store())
             .build()?;
@@ -76,6 +89,32 @@ impl Trust {
             .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
             .tls_context(context)
             .build_https())
+    }
+}
+
+/// The SDK validates each client's HTTP client by building a connector and throwing it
+/// away, so that loading the *system's* certificates (milliseconds) happens at start-up
+/// rather than in the first request. With the five compiled-in roots there is nothing
+/// slow to front-load, and those throw-away connectors, one per SDK client and each
+/// parsing the roots again, were the largest part of what was left of init
+/// (BENCHMARKS.md). This client skips that validation; its first call builds the one
+/// connector both SDK clients then share.
+#[derive(Debug)]
+struct ConnectorAtFirstCall(SharedHttpClient);
+
+impl HttpClient for ConnectorAtFirstCall {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    // `validate_base_client_config`: the trait's default, which builds nothing.
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.0.connector_metadata()
     }
 }
 
@@ -125,12 +164,15 @@ mod tests {
         }
     }
 
-    /// Client construction builds a connector (the SDK validates its HTTP client then),
-    /// which parses the trust store: a bundle rustls cannot read would panic here.
+    /// Client construction with the SDK's own HTTP client builds a connector (its
+    /// validation), which parses the trust store: a bundle rustls cannot read would panic
+    /// here rather than at the function's first call. Then the clients `main` uses.
     #[test]
     fn both_trust_stores_build_an_sdk_client() {
-        for trust in [Trust::AmazonTrustServices, Trust::System] {
-            let http = trust.http_client().expect("client builds");
+        let trusts = [Trust::AmazonTrustServices, Trust::System];
+        let validated = trusts.map(|t| t.sdk_http_client().expect("client builds"));
+        let used = trusts.map(|t| t.http_client().expect("client builds"));
+        for http in validated.into_iter().chain(used) {
             let config = aws_sdk_eks::Config::builder()
                 .behavior_version(aws_sdk_eks::config::BehaviorVersion::latest())
                 .region(aws_sdk_eks::config::Region::new("us-east-1"))
