@@ -448,11 +448,11 @@ def figures(runs: list[Run], sizes) -> dict[str, dict[str, dict[str, float]]]:
 
 
 ROWS = [
-    ("init ms", "init, median (ms)", "{:.1f}"),
+    ("init ms", "init, median (ms)", "{:.2f}"),
     ("first invocation ms", "first invocation, median (ms)", "{:.2f}"),
     ("warm p50 ms", "warm p50 (ms)", "{:.3f}"),
     ("warm p99 ms", "warm p99 (ms)", "{:.3f}"),
-    ("init CPU ms", "init CPU time, median (ms)", "{:.1f}"),
+    ("init CPU ms", "init CPU time, median (ms)", "{:.2f}"),
     ("warm CPU ms", "CPU time per warm invocation, median (ms)", "{:.3f}"),
     ("peak RSS MiB", "peak RSS VmHWM, median (MiB)", "{:.1f}"),
     ("package zipped MiB", "package, zipped (MiB)", "{:.2f}"),
