@@ -16,8 +16,9 @@ FLOOR := target/lambda/hello_runtime/bootstrap
 
 .PHONY: test demo lint unit e2e sam build venv clean fuzz bench bench-smoke
 
-## test: every tier — format, lints, unit and adapter tests, end to end, then the SAM tier.
-test: lint unit e2e sam
+## test: every tier — format, lints, unit and adapter tests, end to end, the SAM tier, then
+## the benchmark's smoke run (a few invocations, answers checked, nothing timed).
+test: lint unit e2e sam bench-smoke
 
 ## lint: rustfmt and clippy, warnings are errors.
 lint:
