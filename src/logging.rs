@@ -5,6 +5,9 @@
 //! At DEBUG the SDK logs its endpoint-resolution parameters, whose identity prints the access
 //! key id, and TRACE adds signing details; credentials must never reach a log, so those
 //! crates never go below INFO. The function's own logs follow the level asked for.
+//!
+//! Release builds go further: `tracing`'s `release_max_level_info` (Cargo.toml) compiles
+//! DEBUG and TRACE out of every crate, so this filter only matters in debug builds.
 
 use lambda_runtime::tracing::subscriber::EnvFilter;
 use lambda_runtime::tracing::subscriber::filter::{Directive, LevelFilter};
