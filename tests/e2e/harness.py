@@ -174,9 +174,12 @@ class Process:
             _LIVE.discard(self)
         return self.popen.returncode
 
-    def log_text(self) -> str:
+    def log_text(self, start: int = 0) -> str:
+        """The log from byte `start` (a `log_size()` taken earlier) to its end."""
         try:
-            return self.log_path.read_text(errors="replace")
+            with open(self.log_path, "rb") as f:
+                f.seek(start)
+                return f.read().decode(errors="replace")
         except OSError:
             return ""
 
