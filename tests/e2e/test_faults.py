@@ -22,7 +22,7 @@ import pytest
 
 import harness as h
 from runtime_api import RuntimeApi
-from test_e2e import WORKERS_131, call, one_cluster, seeded_ids, soaked_world
+from test_e2e import OUTCOMES, WORKERS_131, call, one_cluster, seeded_ids, soaked_world
 
 # The template's function timeout is 60 s; an invocation under a fault must end well before.
 FUNCTION_TIMEOUT = 60.0
@@ -113,7 +113,6 @@ FAULTS = [
      "soaked", SOAK_GATED, "ServiceError", RETRYABLE_ATTEMPTS),
 ]
 SEEDS = {"world": h.world, "busy": busy_world, "soaked": lambda: soaked_world(age_days=30)}
-OUTCOMES = {"Started", "AlreadyInProgress", "UpToDate", "Deferred", "DryRun"}
 # Failures on which no update may exist afterwards (the faults above all strike before EKS
 # makes one).
 ERRORS_BEFORE_ANY_UPDATE = {"Throttled", "ServiceError", "NotFound", "AccessDenied"}
