@@ -19,6 +19,7 @@ import ipaddress
 import socket
 import ssl
 import threading
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -179,11 +180,22 @@ class TlsProxy:
             return
         with self._lock:
             self.handshakes_ok += 1
-        upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=10)
+        try:
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=10)
+        except OSError:
+            tls.close()
+            return
         tls.settimeout(None)
         upstream.settimeout(None)
-        threading.Thread(target=_pump, args=(upstream, tls), daemon=True).start()
-        _pump(tls, upstream)
+        back = threading.Thread(target=_pump, args=(upstream, tls), daemon=True)
+        back.start()
+        try:
+            _pump(tls, upstream)
+            # Either direction ending shuts both sockets down, which ends the other pump.
+            back.join(timeout=10)
+        finally:
+            tls.close()
+            upstream.close()
 
     def __enter__(self) -> "TlsProxy":
         self.start()
@@ -214,7 +226,7 @@ def pki(workdir: Path) -> Pki:
 
 @pytest.fixture(scope="module")
 def proxy(endpoint: h.LocalEks, pki: Pki) -> Iterator[TlsProxy]:
-    upstream_port = int(endpoint.url.rsplit(":", 1)[1].rstrip("/"))
+    upstream_port = urllib.parse.urlsplit(endpoint.url).port
     with TlsProxy(pki, upstream_port) as p:
         yield p
 
