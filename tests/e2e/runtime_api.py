@@ -108,9 +108,9 @@ class RuntimeApi:
                     raise TimeoutError(f"{self.pollers_waiting} of {count} pollers waiting after {timeout} s")
                 self._cond.wait(left)
 
-    def invoke(self, payload: Any, *, budget: float, timeout: float = 90.0, raw: bool = False) -> Answer:
+    def invoke(self, payload: Any, *, budget: float, timeout: float = 90.0) -> Answer:
         """Queue one invocation whose deadline is `budget` seconds from now; wait for its answer."""
-        body = (payload.encode() if isinstance(payload, str) else bytes(payload)) if raw else json.dumps(payload).encode()
+        body = json.dumps(payload).encode()
         now_ms = int(time.time() * 1000)
         inv = _Invocation(
             request_id=str(uuid.uuid4()),
@@ -124,6 +124,11 @@ class RuntimeApi:
             self._queue.append(inv)
             self._cond.notify_all()
         if not inv.done.wait(timeout):
+            # Withdrawn, so the next invocation is not handed this stale one first.
+            with self._cond:
+                self._inflight.pop(inv.request_id, None)
+                if inv in self._queue:
+                    self._queue.remove(inv)
             raise TimeoutError(f"no answer to {inv.request_id} within {timeout} s")
         assert inv.answer is not None
         return inv.answer
