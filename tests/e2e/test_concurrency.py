@@ -86,8 +86,9 @@ def settle(functions: list[h.FunctionProcess], served: int, timeout: float = 10.
 
 
 def check_round(
-    eks: h.LocalEks, functions: list[h.FunctionProcess], payloads: list[Any], answers: list[Any], round_no: int
+    eks: h.LocalEks, functions: list[h.FunctionProcess], payloads: list[Any], answers: list[Any], before: list[int]
 ) -> tuple[str, dict[str, int]]:
+    """`before`: each process's summary lines before the round was fired."""
     assert all(a is not None and a[0] == 200 for a in answers), answers
     bodies = [a[1] for a in answers]
     for payload, body in zip(payloads, bodies):
@@ -103,8 +104,8 @@ def check_round(
         assert body["update"]["id"] == update_id, body
         assert body["update"]["status"] == "InProgress", body
     # Twenty processes, each served exactly one invocation of this round.
-    counts = settle(functions, served=round_no * PROCESSES)
-    assert counts == [round_no] * PROCESSES, f"invocations per process after round {round_no}: {counts}"
+    counts = settle(functions, served=sum(before) + PROCESSES)
+    assert counts == [n + 1 for n in before], f"invocations per process, before {before}, after {counts}"
     return update_id, outcomes
 
 
@@ -116,9 +117,10 @@ def test_twenty_processes_one_event_make_one_update(
     seed_dup(eks)
     event = envelope(DETAIL, event_id="dddddddd-0000-4000-8000-000000000020")
     payloads = [event] * PROCESSES
+    before = [len(summaries(fn)) for fn in functions]
 
     answers, wall = fire(emulator, payloads)
-    update_id, outcomes = check_round(eks, functions, payloads, answers, round_no=1)
+    update_id, outcomes = check_round(eks, functions, payloads, answers, before)
     ng = eks.nodegroup_state("dup", "workers")
     tokens = {a[1]["target"]["clientRequestToken"] for a in answers}
     h.record("concurrency", "same event x20, 20 processes", updates=ng["updatesCreated"],
@@ -139,10 +141,10 @@ def test_twenty_processes_twenty_events_for_one_target_make_one_update(
     emulator, functions = fleet
     seed_dup(eks)
     payloads = [envelope(DETAIL, event_id=f"eeeeeeee-0000-4000-8000-{i:012d}") for i in range(PROCESSES)]
-    already = [len(summaries(fn)) for fn in functions]
+    before = [len(summaries(fn)) for fn in functions]
 
     answers, wall = fire(emulator, payloads)
-    update_id, outcomes = check_round(eks, functions, payloads, answers, round_no=already[0] + 1)
+    update_id, outcomes = check_round(eks, functions, payloads, answers, before)
     ng = eks.nodegroup_state("dup", "workers")
     h.record("concurrency", "20 events for one target, 20 processes", updates=ng["updatesCreated"],
              update_calls=ng["updateNodegroupVersionCalls"], wall_s=wall,
