@@ -61,10 +61,11 @@ impl Trust {
 
     fn trust_store(self) -> TrustStore {
         match self {
-            Trust::AmazonTrustServices => TrustStore::empty()
-                .with_native_roots(false)
-                .with_pem_certificate(AMAZON_TRUST_SERVICES),
-            Trust::System => TrustStore::default().with_native_roots(true),
+            // `empty()` has native roots off, `default()` on.
+            Trust::AmazonTrustServices => {
+                TrustStore::empty().with_pem_certificate(AMAZON_TRUST_SERVICES)
+            }
+            Trust::System => TrustStore::default(),
         }
     }
 
