@@ -27,6 +27,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from http1 import parse_head
+
 PREFIX = "/2018-06-01/runtime"
 NEXT = f"{PREFIX}/invocation/next"
 INVOCATION = f"{PREFIX}/invocation/"
@@ -73,15 +75,13 @@ class _Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.buf += data
         while True:
-            end = self.buf.find(b"\r\n\r\n")
-            if end < 0:
+            try:
+                head = parse_head(self.buf)
+            except ValueError as e:
+                raise ProtocolError(str(e)) from e
+            if head is None:
                 return
-            lines = self.buf[:end].decode("latin-1").split("\r\n")
-            headers = {}
-            for line in lines[1:]:
-                name, _, value = line.partition(":")
-                headers[name.strip().lower()] = value.strip()
-            start = end + 4
+            method, path, headers, start = head
             if "chunked" in headers.get("transfer-encoding", "").lower():
                 parsed = _chunked(self.buf, start)
                 if parsed is None:
@@ -97,11 +97,7 @@ class _Connection(asyncio.Protocol):
                 body, consumed = bytes(self.buf[start : start + length]), start + length
             del self.buf[:consumed]
             self.continued = False
-            try:
-                method, target, _ = lines[0].split(" ", 2)
-            except ValueError as e:
-                raise ProtocolError(f"bad request line {lines[0]!r}") from e
-            self.api._request(self, method, target.split("?", 1)[0], body)
+            self.api._request(self, method, path, body)
 
 
 def _chunked(buf: bytearray, start: int) -> tuple[bytes, int] | None:

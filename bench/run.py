@@ -349,8 +349,8 @@ async def one_process(subject: str, target: str, rnd: int, args, endpoint: str, 
 async def _until(awaitable, proc: subprocess.Popen, subject: str, log: Path, budget: Budget, timeout: float):
     """Awaits `awaitable`, failing early if the process exits or time runs out."""
     task = asyncio.ensure_future(awaitable)
-    end = time.monotonic() + budget.left(timeout)
     try:
+        end = time.monotonic() + budget.left(timeout)  # may raise: the task is cancelled below
         while True:
             done, _ = await asyncio.wait({task}, timeout=0.05)
             if done:
@@ -523,6 +523,11 @@ def goals(figs) -> list[tuple[str, bool | None, str]]:
     return out
 
 
+def loadavg() -> str:
+    path = Path("/proc/loadavg")
+    return path.read_text().split(" ")[0] if path.exists() else "?"
+
+
 def machine() -> dict[str, str]:
     def cmd(*argv):
         try:
@@ -536,7 +541,7 @@ def machine() -> dict[str, str]:
                     if ln.startswith("model name")), "?")
     return {
         "cpu": cpu, "cpus": str(os.cpu_count()), "kernel": platform.release(),
-        "loadavg": Path("/proc/loadavg").read_text().split(" ")[0] if Path("/proc/loadavg").exists() else "?",
+        "loadavg": loadavg(),
         "python": platform.python_version(), "rustc": cmd("rustc", "--version"),
         "commit": cmd("git", "rev-parse", "--short", "HEAD") + (" (dirty)" if cmd("git", "status", "--porcelain", "--untracked-files=no") else ""),
     }
@@ -557,7 +562,7 @@ async def bench(args) -> int:
         log.unlink()
     budget = Budget(args.budget)
     started = time.monotonic()
-    load_before = machine()["loadavg"]
+    load_before = loadavg()
 
     canned = await CannedEks().start()
     eks = LocalEks(args.out / "logs" / "localeks.log") if "moto" in args.targets else None

@@ -31,6 +31,8 @@ import time
 import uuid
 from urllib.parse import unquote
 
+from http1 import parse_head
+
 NODEGROUP_VERSION = "1.30"
 NODEGROUP_RELEASE = "1.30.4-20241109"
 CLUSTER_VERSION = "1.31"
@@ -136,6 +138,7 @@ class _Http(asyncio.Protocol):
         self.owner = owner
         self.buf = b""
         self.transport: asyncio.Transport | None = None
+        self.continued = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -144,25 +147,20 @@ class _Http(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.buf += data
         while True:
-            end = self.buf.find(b"\r\n\r\n")
-            if end < 0:
+            head = parse_head(self.buf)
+            if head is None:
                 return
-            head = self.buf[:end].decode("latin-1").split("\r\n")
-            headers = {}
-            for line in head[1:]:
-                k, _, v = line.partition(":")
-                headers[k.strip().lower()] = v.strip()
+            method, path, headers, start = head
             length = int(headers.get("content-length") or 0)
-            if len(self.buf) < end + 4 + length:
-                if headers.get("expect", "").lower() == "100-continue" and not getattr(self, "_continued", False):
-                    self._continued = True
+            if len(self.buf) < start + length:
+                if headers.get("expect", "").lower() == "100-continue" and not self.continued:
+                    self.continued = True
                     self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
                 return
-            self._continued = False
-            body = self.buf[end + 4 : end + 4 + length]
-            self.buf = self.buf[end + 4 + length :]
-            method, target, _ = head[0].split(" ", 2)
-            status, payload, content_type = self.owner.answer(method, target.split("?", 1)[0], headers, body)
+            self.continued = False
+            body = self.buf[start : start + length]
+            self.buf = self.buf[start + length :]
+            status, payload, content_type = self.owner.answer(method, path, headers, body)
             self.transport.write(
                 (
                     f"HTTP/1.1 {status} {'OK' if status == 200 else 'Error'}\r\n"
