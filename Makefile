@@ -9,6 +9,8 @@ PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # cargo-lambda finds its zig linker on PATH.
 WITH_VENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
+# Scripts import testkit, the one Python test harness (pytest finds it via pyproject.toml).
+WITH_TESTKIT := PYTHONPATH="$(CURDIR)/tests/support"
 BOOTSTRAP := target/lambda/eks-nodegroup-updater/bootstrap
 BENCH_VENV := bench/.venv
 BENCH_STAMP := $(BENCH_VENV)/.installed
@@ -44,7 +46,7 @@ fuzz:
 
 ## demo: the function's main job against the embedded local EKS endpoint, with a transcript.
 demo: build
-	$(WITH_VENV) $(PYTHON) tests/e2e/demo.py
+	$(WITH_VENV) $(WITH_TESTKIT) $(PYTHON) tests/e2e/demo.py
 
 ## build: the deployable bootstrap, exactly as `cargo lambda build --release` makes it.
 build: $(STAMP)
@@ -56,12 +58,12 @@ build: $(STAMP)
 bench: build $(BENCH_STAMP)
 	$(WITH_VENV) cargo-lambda lambda build --release --locked --example hello_runtime
 	test -x $(FLOOR)
-	$(PYTHON) bench/run.py -v
+	$(WITH_TESTKIT) $(PYTHON) bench/run.py -v
 
 ## bench-smoke: the benchmark end to end with a few invocations; checks every answer, times nothing.
 bench-smoke: build $(BENCH_STAMP)
 	cargo build --locked --example hello_runtime
-	$(PYTHON) bench/run.py --smoke --floor target/debug/examples/hello_runtime --out bench/out/smoke
+	$(WITH_TESTKIT) $(PYTHON) bench/run.py --smoke --floor target/debug/examples/hello_runtime --out bench/out/smoke
 
 $(BENCH_STAMP): bench/requirements.txt
 	python3.11 -m venv $(BENCH_VENV)

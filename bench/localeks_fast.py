@@ -7,8 +7,8 @@ minutes. The list is constant, so it is computed once here. Only seeding goes th
 check; the calls the benchmark measures (DescribeNodegroup, DescribeCluster, GetParameter,
 UpdateNodegroupVersion) run moto and localeks unchanged.
 
-Run from tests/localeks (so `localeks` imports): `python ../../bench/localeks_fast.py
---port 0 --quiet` — same command line as `python -m localeks`.
+Same command line and start-up protocol as `python -m localeks`; bench/run.py starts it with
+testkit.local_eks(script=...), which puts tests/localeks on PYTHONPATH so `localeks` imports.
 """
 
 import sys

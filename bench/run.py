@@ -12,22 +12,23 @@ Two targets the functions call: ``canned`` (bench/standin.py, fast and stateless
 overhead) and ``moto`` (tests/localeks, the stateful local EKS endpoint).
 
 Per process: init = spawn → its first ``GET /runtime/invocation/next`` as the emulator
-(bench/emulator.py) sees it; first invocation = event handed out → response read; then
+(testkit.runtime_api) sees it; first invocation = event handed out → response read; then
 ``--warm`` warm invocations likewise; then, once the process is polling again, its
 ``VmHWM`` from /proc; then it is stopped. Figures: medians over the cold starts, warm p50
 and p99 over every warm invocation pooled, and the zipped deployment package.
 
-Standard library only. Every process is started here, on free ports, in its own process
-group, and stopped here (also on errors, Ctrl-C and SIGTERM); every wait is bounded and
-the whole run has a time budget. No figure is asserted: the exit status says only whether
-every invocation answered what it should. See BENCHMARKS.md.
+Standard library and testkit (tests/support/testkit, the harness the test tiers use) only:
+run it as ``PYTHONPATH=tests/support .venv/bin/python bench/run.py``, as the Makefile does.
+Every process is started here, on free ports, in its own process group, and stopped here
+(also on errors, Ctrl-C and SIGTERM); every wait is bounded and the whole run has a time
+budget. No figure is asserted: the exit status says only whether every invocation answered
+what it should. See BENCHMARKS.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import atexit
 import contextlib
 import datetime
 import hashlib
@@ -36,21 +37,17 @@ import json
 import math
 import os
 import platform
-import selectors
 import shlex
-import signal
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from emulator import RuntimeApi  # noqa: E402
-from standin import CannedEks  # noqa: E402
+from standin import CannedEks
+from testkit import HarnessError, LocalEks, Process, RuntimeApi, install_sigterm_handler, local_eks, stop_all
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
@@ -58,11 +55,11 @@ OURS = ROOT / "target/lambda/eks-nodegroup-updater/bootstrap"
 FLOOR = ROOT / "target/lambda/hello_runtime/bootstrap"
 PEER_PYTHON = BENCH / ".venv/bin/python"
 PEER_DIR = BENCH / "peer"
-PROJECT_PYTHON = ROOT / ".venv/bin/python"
-LOCALEKS_DIR = ROOT / "tests/localeks"
 # What the Python peer would vendor into its package (awslambdaric is the managed runtime's).
 PEER_VENDORED = ["boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"]
 
+# What the emulator tells a subject it is (Lambda-Runtime-Invoked-Function-Arn).
+FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:bench"
 SUBJECTS = ("ours", "floor", "python")
 TARGETS = ("canned", "moto")
 MIB = 1024 * 1024
@@ -72,48 +69,7 @@ class BenchError(RuntimeError):
     pass
 
 
-# ------------------------------------------------------------------ processes
-
-_LIVE: set[subprocess.Popen] = set()
-
-
-def _stop(proc: subprocess.Popen, grace: float = 1.0) -> None:
-    """SIGTERM the process group, SIGKILL what is left after `grace` seconds."""
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            pass
-    # The group may outlive its leader (a child it spawned): always make sure.
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(5)
-    _LIVE.discard(proc)
-
-
-def _stop_all() -> None:
-    for proc in list(_LIVE):
-        _stop(proc, grace=0.2)
-
-
-atexit.register(_stop_all)
-
-
-def _on_sigterm(signum, _frame):
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
-def spawn(argv: list[str], *, cwd: Path, env: dict[str, str], log: Path) -> subprocess.Popen:
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(
-            argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    _LIVE.add(proc)
-    return proc
+# ------------------------------------------------------------------ /proc
 
 
 def cpu_ns(pid: int) -> int | None:
@@ -141,66 +97,22 @@ def vm_hwm_kib(pid: int) -> int | None:
 # ------------------------------------------------------------------ local EKS (moto)
 
 
-class LocalEks:
-    """tests/localeks (via bench/localeks_fast.py) on a free port, in its own process group."""
-
-    def __init__(self, log: Path) -> None:
-        if not PROJECT_PYTHON.exists():
-            raise BenchError(f"{PROJECT_PYTHON} is missing: run `make venv` first")
-        env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=str(LOCALEKS_DIR))
-        with open(log, "ab") as err:
-            self.proc = subprocess.Popen(
-                [str(PROJECT_PYTHON), str(BENCH / "localeks_fast.py"), "--port", "0", "--quiet", "--polls-in-progress", "1000"],
-                cwd=LOCALEKS_DIR, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
-                start_new_session=True,
-            )
-        _LIVE.add(self.proc)
-        sel = selectors.DefaultSelector()
-        sel.register(self.proc.stdout, selectors.EVENT_READ)
-        line = b""
-        deadline = time.monotonic() + 60
-        while not line.endswith(b"\n"):
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                _stop(self.proc)
-                raise BenchError(f"the local EKS endpoint did not start; see {log}")
-            if sel.select(timeout=0.5):
-                chunk = os.read(self.proc.stdout.fileno(), 4096)
-                if not chunk:
-                    continue
-                line += chunk
-        sel.close()
-        if not line.startswith(b"LISTENING "):
-            _stop(self.proc)
-            raise BenchError(f"unexpected first line from localeks: {line!r}")
-        self.url = line.split()[1].decode()
-
-    def admin(self, route: str, body: dict | None = None) -> dict:
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(
-            f"{self.url}/_localeks/{route}", data=data, method="POST" if data is not None else "GET",
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(req, timeout=60) as resp:
-            return json.loads(resp.read() or b"{}")
-
-    def seed(self, cluster: str, nodegroups: int) -> None:
-        self.admin("reset", {})
-        self.admin("seed", {
-            "region": "us-east-1",
-            "clusters": [{
-                "name": cluster, "version": "1.31",
-                "latestReleases": {"1.31": "1.31.7-20251120"},
-                "publishLatestToSsm": {"ageDays": 60},
-                "nodegroups": [
-                    {"name": f"ng-{i}", "version": "1.30", "releaseVersion": "1.30.4-20241109",
-                     "amiType": "AL2023_x86_64_STANDARD"}
-                    for i in range(nodegroups)
-                ],
-            }],
-        })
-
-    def close(self) -> None:
-        _stop(self.proc, grace=3)
+def seed_cluster(eks: LocalEks, cluster: str, nodegroups: int) -> None:
+    """A fresh endpoint holding one cluster at 1.31 with `nodegroups` node groups at 1.30."""
+    eks.reset()
+    eks.seed({
+        "region": "us-east-1",
+        "clusters": [{
+            "name": cluster, "version": "1.31",
+            "latestReleases": {"1.31": "1.31.7-20251120"},
+            "publishLatestToSsm": {"ageDays": 60},
+            "nodegroups": [
+                {"name": f"ng-{i}", "version": "1.30", "releaseVersion": "1.30.4-20241109",
+                 "amiType": "AL2023_x86_64_STANDARD"}
+                for i in range(nodegroups)
+            ],
+        }],
+    })
 
 
 # ------------------------------------------------------------------ subjects
@@ -253,13 +165,13 @@ def event_for(target: str, cluster: str, i: int) -> dict:
 
 def check_answer(subject: str, event: dict, result) -> None:
     if not result.ok:
-        raise BenchError(f"{subject}: function error {result.body[:500]!r}")
+        raise BenchError(f"{subject}: function error {result.raw[:500]!r}")
     answer = result.json()
     if subject == "floor":
         if answer != event:
             raise BenchError(f"floor: echoed {answer!r}, not the event")
     elif not (isinstance(answer, dict) and answer.get("outcome") == "Started" and (answer.get("update") or {}).get("id")):
-        raise BenchError(f"{subject}: expected outcome Started with an update, got {result.body[:500]!r}")
+        raise BenchError(f"{subject}: expected outcome Started with an update, got {result.raw[:500]!r}")
 
 
 @dataclass
@@ -294,12 +206,12 @@ class Budget:
         return min(cap, left)
 
 
-async def one_process(subject: str, target: str, rnd: int, args, endpoint: str, eks, canned: CannedEks,
-                      budget: Budget) -> Run:
+async def one_process(subject: str, target: str, rnd: int, args, endpoint: str, eks: LocalEks | None,
+                      canned: CannedEks, budget: Budget) -> Run:
     cluster = f"b{rnd + 1000}-{subject}"
     if target == "moto" and subject != "floor":
-        eks.seed(cluster, args.warm + 1)
-    api = await RuntimeApi().start()
+        seed_cluster(eks, cluster, args.warm + 1)
+    api = await RuntimeApi(FUNCTION_ARN).start()
     argv, cwd = subject_argv(subject, args)
     env = subject_env(subject, api, endpoint, args.out / "home", args.env.get(subject, {}))
     log = args.out / "logs" / f"{target}-{subject}.log"
@@ -308,29 +220,29 @@ async def one_process(subject: str, target: str, rnd: int, args, endpoint: str, 
     proc = None
     try:
         spawned = time.perf_counter_ns()
-        proc = spawn(argv, cwd=cwd, env=env, log=log)
-        polled = await _until(api.next_poll(args.init_timeout), proc, subject, log, budget, args.init_timeout)
+        proc = Process(f"{target}-{subject}", argv, cwd=cwd, env=env, log_path=log)
+        polled = await _until(api.next_poll(args.init_timeout), proc, subject, budget, args.init_timeout)
         init_ms = (polled - spawned) / 1e6
         init_cpu = cpu_ns(proc.pid)
         timings = []
         warm_cpu_start = None
         for i in range(args.warm + 1):
             event = event_for(target, cluster, i)
-            result = await _until(api.invoke(event, args.timeout), proc, subject, log, budget, args.timeout)
+            result = await _until(api.invoke(event, args.timeout), proc, subject, budget, args.timeout)
             check_answer(subject, event, result)
             timings.append(result.latency_ns / 1e6)
             if i == 0:
-                await _until(api.next_poll(args.timeout), proc, subject, log, budget, args.timeout)
+                await _until(api.next_poll(args.timeout), proc, subject, budget, args.timeout)
                 warm_cpu_start = cpu_ns(proc.pid)
                 harness_cpu_start = time.process_time()
         # Back at GET /next, as a frozen Lambda sandbox would be: now read its peak.
-        await _until(api.next_poll(args.timeout), proc, subject, log, budget, args.timeout)
+        await _until(api.next_poll(args.timeout), proc, subject, budget, args.timeout)
         hwm = vm_hwm_kib(proc.pid)
         warm_cpu_end = cpu_ns(proc.pid)
         harness_cpu = time.process_time() - harness_cpu_start if args.warm else None
     finally:
         if proc is not None:
-            _stop(proc)
+            proc.stop(1.0)
         await api.close()
     calls = {k: v - calls_before.get(k, 0) for k, v in canned.calls.items() if v - calls_before.get(k, 0)}
     if target == "canned" and subject != "floor":
@@ -346,7 +258,7 @@ async def one_process(subject: str, target: str, rnd: int, args, endpoint: str, 
                canned.connections - connections_before if target == "canned" else 0, api.connections)
 
 
-async def _until(awaitable, proc: subprocess.Popen, subject: str, log: Path, budget: Budget, timeout: float):
+async def _until(awaitable, proc: Process, subject: str, budget: Budget, timeout: float):
     """Awaits `awaitable`, failing early if the process exits or time runs out."""
     task = asyncio.ensure_future(awaitable)
     try:
@@ -355,21 +267,14 @@ async def _until(awaitable, proc: subprocess.Popen, subject: str, log: Path, bud
             done, _ = await asyncio.wait({task}, timeout=0.05)
             if done:
                 return task.result()
-            if proc.poll() is not None:
-                raise BenchError(f"{subject} exited with {proc.returncode}; see {log}:\n{_tail(log)}")
+            if not proc.alive():
+                raise BenchError(f"{subject} exited with {proc.returncode}; see {proc.log_path}:\n{proc.tail(15)}")
             if time.monotonic() > end:
-                raise BenchError(f"{subject}: no answer within {timeout} s; see {log}:\n{_tail(log)}")
+                raise BenchError(f"{subject}: no answer within {timeout} s; see {proc.log_path}:\n{proc.tail(15)}")
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
-
-
-def _tail(log: Path, n: int = 15) -> str:
-    try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-n:])
-    except OSError:
-        return "(no log)"
 
 
 # ------------------------------------------------------------------ package sizes
@@ -565,9 +470,13 @@ async def bench(args) -> int:
     load_before = loadavg()
 
     canned = await CannedEks().start()
-    eks = LocalEks(args.out / "logs" / "localeks.log") if "moto" in args.targets else None
+    endpoints = contextlib.ExitStack()
     runs: list[Run] = []
     try:
+        eks = None
+        if "moto" in args.targets:
+            eks = endpoints.enter_context(local_eks(
+                args.out / "logs", polls_in_progress=1000, quiet=True, script=BENCH / "localeks_fast.py"))
         # Untimed: page cache, the endpoints' own first-request paths (moto loads its
         # backends lazily), the peer's bytecode.
         for rnd in range(-args.warmup, 0):
@@ -588,8 +497,7 @@ async def bench(args) -> int:
                               f"  VmHWM {(run.vm_hwm_kib or 0) / 1024:5.1f} MiB"
                               f"  CPU/warm {run.warm_cpu_ms or 0:6.3f} ms (harness {run.harness_cpu_ms or 0:6.3f} ms)", flush=True)
     finally:
-        if eks is not None:
-            eks.close()
+        endpoints.close()
         await canned.close()
 
     sizes = package_sizes(args) if not args.no_sizes else None
@@ -693,17 +601,17 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    install_sigterm_handler()
     try:
         return asyncio.run(bench(args))
-    except BenchError as e:
+    except (BenchError, HarnessError) as e:
         print(f"bench: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("bench: interrupted", file=sys.stderr)
         return 130
     finally:
-        _stop_all()
+        stop_all(0.2)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,9 @@ cluster at 1.31, the latest 1.31 release 1.31.7-20251120 published 60 days ago; 
 Signatures are not checked. Every answer is counted per operation (``calls``).
 
 Runs on the caller's asyncio loop (``await CannedEks().start()``), or alone for profiling:
-``python bench/standin.py [--port N]`` prints ``LISTENING http://127.0.0.1:N``.
+``PYTHONPATH=tests/support python bench/standin.py [--port N]`` prints
+``LISTENING http://127.0.0.1:N``. It reads requests with testkit's HTTP/1.1 head parser, the
+one the Runtime API emulator uses.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import time
 import uuid
 from urllib.parse import unquote
 
-from http1 import parse_head
+from testkit.http1 import parse_head
 
 NODEGROUP_VERSION = "1.30"
 NODEGROUP_RELEASE = "1.30.4-20241109"

@@ -13,11 +13,12 @@ from typing import Iterator
 
 import pytest
 
-import harness as h
+import suite
+import testkit as tk
 
 def pytest_configure(config: pytest.Config) -> None:
     # SIGTERM (e.g. a CI timeout) unwinds like Ctrl-C, so fixtures stop their processes.
-    h.install_sigterm_handler()
+    tk.install_sigterm_handler()
 
 
 @pytest.fixture(scope="module")
@@ -26,24 +27,24 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def endpoint(workdir: Path) -> Iterator[h.LocalEks]:
-    with h.local_eks(workdir) as eks:
+def endpoint(workdir: Path) -> Iterator[tk.LocalEks]:
+    with tk.local_eks(workdir) as eks:
         yield eks
 
 
 @pytest.fixture(scope="module")
-def lam(endpoint: h.LocalEks, workdir: Path) -> Iterator[h.Lambda]:
+def lam(endpoint: tk.LocalEks, workdir: Path) -> Iterator[tk.Lambda]:
     """The function, any cluster allowed."""
-    with h.lambda_function(
+    with tk.lambda_function(
         endpoint.url, workdir, name="function"
     ) as fn:
         yield fn
 
 
 @pytest.fixture(scope="module")
-def restricted_lam(endpoint: h.LocalEks, workdir: Path) -> Iterator[h.Lambda]:
+def restricted_lam(endpoint: tk.LocalEks, workdir: Path) -> Iterator[tk.Lambda]:
     """A second function (own emulator) with ALLOWED_CLUSTERS=staging-*."""
-    with h.lambda_function(
+    with tk.lambda_function(
         endpoint.url,
         workdir,
         name="function-staging-only",
@@ -53,16 +54,16 @@ def restricted_lam(endpoint: h.LocalEks, workdir: Path) -> Iterator[h.Lambda]:
 
 
 @pytest.fixture
-def eks(endpoint: h.LocalEks) -> h.LocalEks:
+def eks(endpoint: tk.LocalEks) -> tk.LocalEks:
     """The endpoint, emptied: no clusters, updates, SSM parameters or faults; default config."""
     endpoint.reset()
     return endpoint
 
 
 @pytest.fixture
-def world_eks(eks: h.LocalEks) -> h.LocalEks:
+def world_eks(eks: tk.LocalEks) -> tk.LocalEks:
     """The endpoint holding tests/fixtures/world.json (what events-expected.json assumes)."""
-    eks.seed(h.world())
+    eks.seed(suite.world())
     return eks
 
 
@@ -70,26 +71,26 @@ def world_eks(eks: h.LocalEks) -> h.LocalEks:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
     report = yield
     if report.failed:
-        for proc in sorted(h._LIVE, key=lambda p: p.name):
+        for proc in tk.live():
             report.sections.append((f"{proc.name} log (end of {proc.log_path})", proc.tail()))
     return report
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if h.FIGURES:
+    if suite.FIGURES:
         terminalreporter.section("hardening figures (RELIABILITY.md)")
-        for fig in h.FIGURES:
+        for fig in suite.FIGURES:
             rest = {k: v for k, v in fig.items() if k not in ("section", "case")}
             text = ", ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in rest.items())
             terminalreporter.write_line(f"{fig['section']:<13} {fig['case']:<52} {text}")
         target = os.environ.get("RELIABILITY_FIGURES")
         if target:
-            Path(target).write_text(json.dumps(h.FIGURES, indent=1) + "\n")
-    newer = h.bootstrap_newer_sources()
+            Path(target).write_text(json.dumps(suite.FIGURES, indent=1) + "\n")
+    newer = tk.bootstrap_newer_sources()
     if newer:
-        names = ", ".join(str(p.relative_to(h.ROOT)) for p in newer[:5]) + (" …" if len(newer) > 5 else "")
+        names = ", ".join(str(p.relative_to(tk.ROOT)) for p in newer[:5]) + (" …" if len(newer) > 5 else "")
         terminalreporter.write_line(
-            f"warning: the end-to-end tier ran {h.BOOTSTRAP.relative_to(h.ROOT)}, built before changes to {names}; "
+            f"warning: the end-to-end tier ran {tk.BOOTSTRAP.relative_to(tk.ROOT)}, built before changes to {names}; "
             "run `make build` (make e2e does) to test the current code",
             yellow=True,
         )

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import harness as h  # noqa: E402
+import suite
+import testkit as tk
 
 
 class Style:
@@ -64,7 +64,7 @@ def out(line: str = "") -> None:
     print(line, flush=True)
 
 
-def describe_nodegroup(eks: h.LocalEks, cluster: str, nodegroup: str) -> dict[str, Any] | None:
+def describe_nodegroup(eks: tk.LocalEks, cluster: str, nodegroup: str) -> dict[str, Any] | None:
     try:
         return eks.describe_nodegroup(cluster, nodegroup)
     except Exception:  # unknown names: the function will say so
@@ -83,10 +83,10 @@ def where(ng: dict[str, Any]) -> str:
     return text
 
 
-def context(payload: Any, eks: h.LocalEks) -> str:
+def context(payload: Any, eks: tk.LocalEks) -> str:
     """What the event asks, next to where the node group is now."""
     envelope = isinstance(payload, dict) and "detail-type" in payload and "detail" in payload
-    request = h.request_of(payload)
+    request = suite.request_of(payload)
     if envelope and not request:
         return f"EventBridge {payload.get('detail-type')!r} from {payload.get('source')}, empty detail"
     if not isinstance(request, dict):
@@ -124,11 +124,11 @@ def short(update_id: str) -> str:
     return update_id[:8] + "…"
 
 
-def run_event(path: Path, lam: h.Lambda, eks: h.LocalEks, expected: dict[str, Any] | None) -> Row:
+def run_event(path: Path, lam: tk.Lambda, eks: tk.LocalEks, expected: dict[str, Any] | None) -> Row:
     name = path.name
     eks.reset()
-    eks.seed(h.world())
-    payload = h.load_json(path)
+    eks.seed(suite.world())
+    payload = suite.load_json(path)
     out(S.bold(f"▶ events/{name}") + f"  ({context(payload, eks)})")
     problems: list[str] = []
     if expected is None:
@@ -216,16 +216,16 @@ def table(rows: list[Row]) -> None:
 def main() -> int:
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="replace")
-    h.install_sigterm_handler()
-    expected = h.events_expected()
-    files = h.event_files()
+    tk.install_sigterm_handler()
+    expected = suite.events_expected()
+    files = suite.event_files()
     workdir = Path(tempfile.mkdtemp(prefix="eks-nodegroup-updater-demo-"))
     started = time.monotonic()
     rows: list[Row] = []
     keep_logs = True
     try:
-        out(S.dim(f"starting the local EKS endpoint, the Runtime API emulator and {h.BOOTSTRAP.relative_to(h.ROOT)} …"))
-        with h.local_eks(workdir) as eks, h.lambda_function(eks.url, workdir) as lam:
+        out(S.dim(f"starting the local EKS endpoint, the Runtime API emulator and {tk.BOOTSTRAP.relative_to(tk.ROOT)} …"))
+        with tk.local_eks(workdir) as eks, tk.lambda_function(eks.url, workdir) as lam:
             out(S.dim(f"endpoint {eks.url}, invoke {lam.emulator.invoke_url}; world: tests/fixtures/world.json"))
             out()
             for path in files:
@@ -248,7 +248,7 @@ def main() -> int:
         out()
         out(S.bad("interrupted; everything started has been stopped"))
         return 130
-    except h.HarnessError as err:
+    except tk.HarnessError as err:
         out(S.bad(f"could not run the demo: {err}"))
         return 2
     finally:

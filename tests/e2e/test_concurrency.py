@@ -20,7 +20,8 @@ from typing import Any, Iterator
 
 import pytest
 
-import harness as h
+import suite
+import testkit as tk
 from test_e2e import check_output, envelope
 
 PROCESSES = 20
@@ -28,11 +29,11 @@ DETAIL = {"clusterName": "dup", "nodegroupName": "workers", "version": "1.31"}
 
 
 @pytest.fixture(scope="module")
-def fleet(endpoint: h.LocalEks, workdir: Path) -> Iterator[tuple[h.Emulator, list[h.FunctionProcess]]]:
+def fleet(endpoint: tk.LocalEks, workdir: Path) -> Iterator[tuple[tk.Emulator, list[tk.FunctionProcess]]]:
     """One emulator, twenty function processes polling it; all stopped at the end."""
-    with h.runtime_emulator(workdir, name="fleet-emulator") as emulator, contextlib.ExitStack() as stack:
+    with tk.runtime_emulator(workdir, name="fleet-emulator") as emulator, contextlib.ExitStack() as stack:
         functions = [
-            stack.enter_context(h.function_process(emulator, endpoint.url, workdir, name=f"fleet-fn{i:02d}"))
+            stack.enter_context(tk.function_process(emulator, endpoint.url, workdir, name=f"fleet-fn{i:02d}"))
             for i in range(PROCESSES)
         ]
         yield emulator, functions
@@ -40,17 +41,17 @@ def fleet(endpoint: h.LocalEks, workdir: Path) -> Iterator[tuple[h.Emulator, lis
             assert fn.alive(), f"{fn.process.name} died:\n{fn.process.tail()}"
 
 
-def seed_dup(eks: h.LocalEks) -> None:
+def seed_dup(eks: tk.LocalEks) -> None:
     # Many DescribeUpdate calls (one per process that finds the update running) must not end it.
     eks.seed({"clusters": [{"name": "dup", "version": "1.31",
                             "nodegroups": [{"name": "workers", "version": "1.30", "pollsInProgress": 10_000}]}]})
 
 
-def summaries(fn: h.FunctionProcess) -> list[dict[str, Any]]:
-    return [r for r in fn.records() if h.is_summary(r)]
+def summaries(fn: tk.FunctionProcess) -> list[dict[str, Any]]:
+    return [r for r in fn.records() if tk.is_summary(r)]
 
 
-def fire(emulator: h.Emulator, payloads: list[Any], timeout: float = 60.0) -> tuple[list[tuple[int, Any]], float]:
+def fire(emulator: tk.Emulator, payloads: list[Any], timeout: float = 60.0) -> tuple[list[tuple[int, Any]], float]:
     """POST every payload at once (a barrier releases the threads together); (answers, wall)."""
     # Every process logs its summary line just before it answers and polls /next again: give
     # the last ones a moment to be back in line, so each gets one of the twenty.
@@ -61,7 +62,7 @@ def fire(emulator: h.Emulator, payloads: list[Any], timeout: float = 60.0) -> tu
     def post(i: int) -> None:
         barrier.wait()
         try:
-            status, raw = h._http("POST", emulator.invoke_url, json.dumps(payloads[i]).encode(), timeout=timeout)
+            status, raw = tk.http("POST", emulator.invoke_url, json.dumps(payloads[i]).encode(), timeout=timeout)
             answers[i] = (status, json.loads(raw))
         except BaseException as err:  # reported by the caller
             answers[i] = (0, repr(err))
@@ -75,7 +76,7 @@ def fire(emulator: h.Emulator, payloads: list[Any], timeout: float = 60.0) -> tu
     return answers, time.monotonic() - start
 
 
-def settle(functions: list[h.FunctionProcess], served: int, timeout: float = 10.0) -> list[int]:
+def settle(functions: list[tk.FunctionProcess], served: int, timeout: float = 10.0) -> list[int]:
     """Summary lines per process once `served` invocations in all are logged."""
     deadline = time.monotonic() + timeout
     while True:
@@ -86,7 +87,7 @@ def settle(functions: list[h.FunctionProcess], served: int, timeout: float = 10.
 
 
 def check_round(
-    eks: h.LocalEks, functions: list[h.FunctionProcess], payloads: list[Any], answers: list[Any], before: list[int]
+    eks: tk.LocalEks, functions: list[tk.FunctionProcess], payloads: list[Any], answers: list[Any], before: list[int]
 ) -> tuple[str, dict[str, int]]:
     """`before`: each process's summary lines before the round was fired."""
     assert all(a is not None and a[0] == 200 for a in answers), answers
@@ -110,7 +111,7 @@ def check_round(
 
 
 def test_twenty_processes_one_event_make_one_update(
-    fleet: tuple[h.Emulator, list[h.FunctionProcess]], eks: h.LocalEks
+    fleet: tuple[tk.Emulator, list[tk.FunctionProcess]], eks: tk.LocalEks
 ) -> None:
     """The same EventBridge event (same id: a redelivery) at twenty processes at once."""
     emulator, functions = fleet
@@ -123,7 +124,7 @@ def test_twenty_processes_one_event_make_one_update(
     update_id, outcomes = check_round(eks, functions, payloads, answers, before)
     ng = eks.nodegroup_state("dup", "workers")
     tokens = {a[1]["target"]["clientRequestToken"] for a in answers}
-    h.record("concurrency", "same event x20, 20 processes", updates=ng["updatesCreated"],
+    suite.record("concurrency", "same event x20, 20 processes", updates=ng["updatesCreated"],
              update_calls=ng["updateNodegroupVersionCalls"], wall_s=wall,
              **{k.lower(): v for k, v in sorted(outcomes.items())})
     assert len(tokens) == 1, "one event, one idempotency token"
@@ -131,7 +132,7 @@ def test_twenty_processes_one_event_make_one_update(
 
 
 def test_twenty_processes_twenty_events_for_one_target_make_one_update(
-    fleet: tuple[h.Emulator, list[h.FunctionProcess]], eks: h.LocalEks
+    fleet: tuple[tk.Emulator, list[tk.FunctionProcess]], eks: tk.LocalEks
 ) -> None:
     """Twenty events (twenty ids, e.g. two rules and retried PutEvents) asking the same thing.
 
@@ -146,7 +147,7 @@ def test_twenty_processes_twenty_events_for_one_target_make_one_update(
     answers, wall = fire(emulator, payloads)
     update_id, outcomes = check_round(eks, functions, payloads, answers, before)
     ng = eks.nodegroup_state("dup", "workers")
-    h.record("concurrency", "20 events for one target, 20 processes", updates=ng["updatesCreated"],
+    suite.record("concurrency", "20 events for one target, 20 processes", updates=ng["updatesCreated"],
              update_calls=ng["updateNodegroupVersionCalls"], wall_s=wall,
              **{k.lower(): v for k, v in sorted(outcomes.items())})
     assert outcomes.get("Started") == 1, outcomes

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-import harness as h
-from harness import FUNCTION_SECRET
+import suite
+import testkit as tk
+from testkit import FUNCTION_SECRET
 
 OUTCOMES = {"Started", "AlreadyInProgress", "UpToDate", "Deferred", "DryRun"}
 ERROR_TYPES = {
@@ -32,7 +33,7 @@ ERROR_TYPES = {
 NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]*$")
 RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
-EXPECTED = h.events_expected()
+EXPECTED = suite.events_expected()
 
 
 # ---------------------------------------------------------------- helpers
@@ -54,7 +55,7 @@ def envelope(detail: Any, event_id: str = "6a7e8feb-b491-4cf7-a9f1-bf3703467718"
 
 def subject_of(payload: Any) -> tuple[str, str] | None:
     """(cluster, node group) when the payload names both validly, else None."""
-    request = h.request_of(payload)
+    request = suite.request_of(payload)
     if not isinstance(request, dict):
         return None
     cluster, nodegroup = request.get("clusterName"), request.get("nodegroupName")
@@ -72,7 +73,7 @@ def check_output(payload: Any, body: dict[str, Any]) -> None:
     assert {"version", "releaseVersion", "launchTemplate", "force", "clientRequestToken", "latestReleaseVersion"} <= set(
         target
     ), target
-    given = h.request_of(payload).get("clientRequestToken")
+    given = suite.request_of(payload).get("clientRequestToken")
     if given is not None:
         assert target["clientRequestToken"] == given, "a given token is used verbatim"
     else:
@@ -107,7 +108,7 @@ def check_error(payload: Any, body: dict[str, Any]) -> None:
         assert body["errorType"] == "InvalidInput", body
 
 
-def check_summary(lam: h.Lambda, payload: Any, ok: bool, body: dict[str, Any]) -> None:
+def check_summary(lam: tk.Lambda, payload: Any, ok: bool, body: dict[str, Any]) -> None:
     last = lam.last
     summaries = last.summaries
     assert len(summaries) == 1, f"expected one summary log line, got {len(summaries)}: {last.records}"
@@ -126,7 +127,7 @@ def check_summary(lam: h.Lambda, payload: Any, ok: bool, body: dict[str, Any]) -
         assert FUNCTION_SECRET not in json.dumps(record), "a log line holds the secret key"
 
 
-def call(lam: h.Lambda, payload: Any, *, raw: bool = False) -> tuple[bool, dict[str, Any]]:
+def call(lam: tk.Lambda, payload: Any, *, raw: bool = False) -> tuple[bool, dict[str, Any]]:
     """Invoke, and check what the contract says about every answer."""
     ok, body = lam.invoke(payload, raw=raw)
     assert FUNCTION_SECRET not in json.dumps(body), "an answer holds the secret key"
@@ -139,14 +140,14 @@ def call(lam: h.Lambda, payload: Any, *, raw: bool = False) -> tuple[bool, dict[
     return ok, body
 
 
-def expect_ok(lam: h.Lambda, payload: Any, outcome: str) -> dict[str, Any]:
+def expect_ok(lam: tk.Lambda, payload: Any, outcome: str) -> dict[str, Any]:
     ok, body = call(lam, payload)
     assert ok, body
     assert body["outcome"] == outcome, body
     return body
 
 
-def expect_error(lam: h.Lambda, payload: Any, error_type: str, needle: str = "", *, raw: bool = False) -> str:
+def expect_error(lam: tk.Lambda, payload: Any, error_type: str, needle: str = "", *, raw: bool = False) -> str:
     ok, body = call(lam, payload, raw=raw)
     assert not ok, body
     assert body["errorType"] == error_type, body
@@ -167,7 +168,7 @@ def seeded_ids(answer: dict[str, Any], cluster: str, nodegroup: str) -> dict[str
     raise KeyError((cluster, nodegroup))
 
 
-def calls_on(eks: h.LocalEks, cluster: str, nodegroup: str) -> tuple[int, int]:
+def calls_on(eks: tk.LocalEks, cluster: str, nodegroup: str) -> tuple[int, int]:
     ng = eks.nodegroup_state(cluster, nodegroup)
     return ng["updateNodegroupVersionCalls"], ng["updatesCreated"]
 
@@ -176,16 +177,16 @@ def calls_on(eks: h.LocalEks, cluster: str, nodegroup: str) -> tuple[int, int]:
 
 
 def test_every_expectation_names_a_sample_event() -> None:
-    names = {p.name for p in h.event_files()}
+    names = {p.name for p in suite.event_files()}
     assert names, "events/ holds no sample payloads"
     assert set(EXPECTED) <= names, f"expectations without a file: {sorted(set(EXPECTED) - names)}"
 
 
-@pytest.mark.parametrize("path", h.event_files(), ids=lambda p: p.name)
-def test_sample_event(path: Any, lam: h.Lambda, world_eks: h.LocalEks) -> None:
+@pytest.mark.parametrize("path", suite.event_files(), ids=lambda p: p.name)
+def test_sample_event(path: Any, lam: tk.Lambda, world_eks: tk.LocalEks) -> None:
     assert path.name in EXPECTED, f"events/{path.name} has no expectation in tests/fixtures/events-expected.json"
     expected = EXPECTED[path.name]
-    payload = h.load_json(path)
+    payload = suite.load_json(path)
 
     if "errorType" in expected:
         expect_error(lam, payload, expected["errorType"], expected["message"])
@@ -206,7 +207,7 @@ def test_sample_event(path: Any, lam: h.Lambda, world_eks: h.LocalEks) -> None:
     ng = world_eks.describe_nodegroup(cluster, nodegroup)
     assert ng["version"] == expected["finalVersion"], ng
     assert ng["status"] == "ACTIVE", ng
-    request = h.request_of(payload)
+    request = suite.request_of(payload)
     if expected["finalStatus"] == "Failed":
         codes = [e.get("errorCode") for e in final.get("errors", [])]
         assert "PodEvictionFailure" in codes, final
@@ -223,7 +224,7 @@ def test_sample_event(path: Any, lam: h.Lambda, world_eks: h.LocalEks) -> None:
 WORKERS_131 = {"clusterName": "prod", "nodegroupName": "workers", "version": "1.31"}
 
 
-def test_one_event_delivered_twice_makes_one_update(lam: h.Lambda, world_eks: h.LocalEks) -> None:
+def test_one_event_delivered_twice_makes_one_update(lam: tk.Lambda, world_eks: tk.LocalEks) -> None:
     event = envelope(WORKERS_131, event_id="11111111-2222-3333-4444-555555555555")
     first = expect_ok(lam, event, "Started")
     update_id = first["update"]["id"]
@@ -246,7 +247,7 @@ def test_one_event_delivered_twice_makes_one_update(lam: h.Lambda, world_eks: h.
     assert calls_on(world_eks, "prod", "workers")[1] == 1
 
 
-def test_same_request_in_two_events_while_the_first_runs(lam: h.Lambda, world_eks: h.LocalEks) -> None:
+def test_same_request_in_two_events_while_the_first_runs(lam: tk.Lambda, world_eks: tk.LocalEks) -> None:
     first = expect_ok(lam, envelope(WORKERS_131, event_id="aaaaaaaa-0000-0000-0000-000000000001"), "Started")
     assert world_eks.describe_nodegroup("prod", "workers")["status"] == "UPDATING"
     second = expect_ok(
@@ -260,7 +261,7 @@ def test_same_request_in_two_events_while_the_first_runs(lam: h.Lambda, world_ek
 
 
 def test_step_functions_retry_of_a_bare_request_finds_the_running_update(
-    lam: h.Lambda, world_eks: h.LocalEks
+    lam: tk.Lambda, world_eks: tk.LocalEks
 ) -> None:
     first = expect_ok(lam, WORKERS_131, "Started")
     second = expect_ok(lam, WORKERS_131, "AlreadyInProgress")
@@ -268,7 +269,7 @@ def test_step_functions_retry_of_a_bare_request_finds_the_running_update(
     assert calls_on(world_eks, "prod", "workers") == (1, 1)
 
 
-def test_redelivered_event_with_latest_launch_template_version(lam: h.Lambda, world_eks: h.LocalEks) -> None:
+def test_redelivered_event_with_latest_launch_template_version(lam: tk.Lambda, world_eks: tk.LocalEks) -> None:
     detail = {"clusterName": "prod", "nodegroupName": "gpu-custom", "launchTemplate": {"name": "gpu-custom-lt", "version": "$Latest"}}
     event = envelope(detail, event_id="bbbbbbbb-0000-0000-0000-000000000001")
     first = expect_ok(lam, event, "Started")
@@ -293,7 +294,7 @@ def test_redelivered_event_with_latest_launch_template_version(lam: h.Lambda, wo
     ids=["truncated-array", "bad-object", "string", "null", "array"],
 )
 def test_malformed_payload_is_invalid_input_and_the_process_stays_up(
-    raw: str, needle: str, lam: h.Lambda, world_eks: h.LocalEks
+    raw: str, needle: str, lam: tk.Lambda, world_eks: tk.LocalEks
 ) -> None:
     pid = lam.function.process.pid
     expect_error(lam, raw, "InvalidInput", needle, raw=True)
@@ -314,7 +315,7 @@ def test_malformed_payload_is_invalid_input_and_the_process_stays_up(
     ],
     ids=["mistyped-force", "bad-version", "unknown-field", "missing-nodegroup", "envelope-unknown-field", "envelope-empty"],
 )
-def test_invalid_requests(payload: Any, needle: str, lam: h.Lambda, world_eks: h.LocalEks) -> None:
+def test_invalid_requests(payload: Any, needle: str, lam: tk.Lambda, world_eks: tk.LocalEks) -> None:
     expect_error(lam, payload, "InvalidInput", needle)
     assert world_eks.update_calls_total() == 0
 
@@ -322,7 +323,7 @@ def test_invalid_requests(payload: Any, needle: str, lam: h.Lambda, world_eks: h
 # ------------------------------------------------------------- live state
 
 
-def test_update_in_progress_of_another_kind(lam: h.Lambda, eks: h.LocalEks) -> None:
+def test_update_in_progress_of_another_kind(lam: tk.Lambda, eks: tk.LocalEks) -> None:
     seeded = eks.seed(
         one_cluster([{"name": "busy", "version": "1.30", "runningUpdate": {"type": "ConfigUpdate"}, "pollsInProgress": 10}])
     )
@@ -334,7 +335,7 @@ def test_update_in_progress_of_another_kind(lam: h.Lambda, eks: h.LocalEks) -> N
     assert eks.nodegroup_state("prod", "busy")["updateIds"] == [running]
 
 
-def test_update_in_progress_to_another_release(lam: h.Lambda, eks: h.LocalEks) -> None:
+def test_update_in_progress_to_another_release(lam: tk.Lambda, eks: tk.LocalEks) -> None:
     seeded = eks.seed(
         one_cluster(
             [
@@ -354,7 +355,7 @@ def test_update_in_progress_to_another_release(lam: h.Lambda, eks: h.LocalEks) -
     assert "1.31.5-20250301" in message, message
 
 
-def test_list_updates_is_read_to_its_last_page(lam: h.Lambda, eks: h.LocalEks) -> None:
+def test_list_updates_is_read_to_its_last_page(lam: tk.Lambda, eks: tk.LocalEks) -> None:
     eks.config(pageSize=2)
     seeded = eks.seed(
         one_cluster(
@@ -378,12 +379,12 @@ def test_list_updates_is_read_to_its_last_page(lam: h.Lambda, eks: h.LocalEks) -
     assert len(eks.nodegroup_state("prod", "paged")["updateIds"]) == 6
 
 
-def test_unknown_node_group_is_not_found(lam: h.Lambda, world_eks: h.LocalEks) -> None:
+def test_unknown_node_group_is_not_found(lam: tk.Lambda, world_eks: tk.LocalEks) -> None:
     message = expect_error(lam, {"clusterName": "prod", "nodegroupName": "nope", "version": "1.31"}, "NotFound")
     assert "node group 'nope' does not exist" in message, message
 
 
-def test_unknown_cluster_is_not_found(lam: h.Lambda, world_eks: h.LocalEks) -> None:
+def test_unknown_cluster_is_not_found(lam: tk.Lambda, world_eks: tk.LocalEks) -> None:
     message = expect_error(lam, {"clusterName": "ghost", "nodegroupName": "workers"}, "NotFound")
     assert "cluster 'ghost' does not exist" in message, message
 
@@ -439,14 +440,14 @@ PRECONDITIONS = [
 
 @pytest.mark.parametrize("seed, request_fields, needle", PRECONDITIONS)
 def test_precondition_failed(
-    seed: dict | None, request_fields: dict, needle: str, lam: h.Lambda, eks: h.LocalEks
+    seed: dict | None, request_fields: dict, needle: str, lam: tk.Lambda, eks: tk.LocalEks
 ) -> None:
-    eks.seed(seed or h.world())
+    eks.seed(seed or suite.world())
     expect_error(lam, {"clusterName": "prod", **request_fields}, "PreconditionFailed", needle)
     assert eks.update_calls_total() == 0, "a refused request must not reach UpdateNodegroupVersion"
 
 
-def test_degraded_node_group_can_be_updated(lam: h.Lambda, eks: h.LocalEks) -> None:
+def test_degraded_node_group_can_be_updated(lam: tk.Lambda, eks: tk.LocalEks) -> None:
     eks.seed(one_cluster([{"name": "sick", "version": "1.30", "status": "DEGRADED"}]))
     body = expect_ok(lam, {"clusterName": "prod", "nodegroupName": "sick", "version": "1.31"}, "Started")
     statuses, _ = eks.poll_update("prod", "sick", body["update"]["id"])
@@ -454,7 +455,7 @@ def test_degraded_node_group_can_be_updated(lam: h.Lambda, eks: h.LocalEks) -> N
     assert eks.describe_nodegroup("prod", "sick")["version"] == "1.31"
 
 
-def test_cluster_busy_is_retryable_update_in_progress(lam: h.Lambda, eks: h.LocalEks) -> None:
+def test_cluster_busy_is_retryable_update_in_progress(lam: tk.Lambda, eks: tk.LocalEks) -> None:
     # EKS updates no node group while the control plane changes: the cluster's status says
     # so before any update call, and the answer is retryable.
     eks.seed(one_cluster([{"name": "workers", "version": "1.30"}], status="UPDATING"))
@@ -471,7 +472,7 @@ def test_cluster_busy_is_retryable_update_in_progress(lam: h.Lambda, eks: h.Loca
 
 
 def test_cluster_outside_the_allowlist_is_not_allowed_before_any_aws_call(
-    restricted_lam: h.Lambda, world_eks: h.LocalEks
+    restricted_lam: tk.Lambda, world_eks: tk.LocalEks
 ) -> None:
     # Any AWS call would use up (hit) this rule.
     world_eks.faults({"operation": "*", "kind": "error500", "count": 100})
@@ -482,7 +483,7 @@ def test_cluster_outside_the_allowlist_is_not_allowed_before_any_aws_call(
     assert world_eks.update_calls_total() == 0
 
 
-def test_cluster_inside_the_allowlist_is_served(restricted_lam: h.Lambda, eks: h.LocalEks) -> None:
+def test_cluster_inside_the_allowlist_is_served(restricted_lam: tk.Lambda, eks: tk.LocalEks) -> None:
     eks.seed(one_cluster([{"name": "workers", "version": "1.30"}], name="staging-blue"))
     body = expect_ok(restricted_lam, {"clusterName": "staging-blue", "nodegroupName": "workers", "version": "1.31"}, "Started")
     assert calls_on(eks, "staging-blue", "workers") == (1, 1)
@@ -492,7 +493,7 @@ def test_cluster_inside_the_allowlist_is_served(restricted_lam: h.Lambda, eks: h
 # ---------------------------------------------------------- EKS rejections
 
 
-def test_client_request_token_reused_with_other_parameters_is_rejected(lam: h.Lambda, world_eks: h.LocalEks) -> None:
+def test_client_request_token_reused_with_other_parameters_is_rejected(lam: tk.Lambda, world_eks: tk.LocalEks) -> None:
     token = "e2e-token-reused-0001"
     first = expect_ok(lam, {**WORKERS_131, "clientRequestToken": token}, "Started")
     statuses, _ = world_eks.poll_update("prod", "workers", first["update"]["id"])
@@ -507,20 +508,20 @@ def test_client_request_token_reused_with_other_parameters_is_rejected(lam: h.La
 # --------------------------------------------------------- nothing to change
 
 
-def test_up_to_date_makes_no_update_call(lam: h.Lambda, world_eks: h.LocalEks) -> None:
+def test_up_to_date_makes_no_update_call(lam: tk.Lambda, world_eks: tk.LocalEks) -> None:
     payload = {"clusterName": "prod", "nodegroupName": "web", "version": "1.31", "releaseVersion": "1.31.2-20241115"}
     body = expect_ok(lam, payload, "UpToDate")
     assert body["target"]["version"] == "1.31" and body["target"]["releaseVersion"] == "1.31.2-20241115"
     assert calls_on(world_eks, "prod", "web") == (0, 0)
 
 
-def test_custom_ami_at_the_requested_template_version_is_up_to_date(lam: h.Lambda, world_eks: h.LocalEks) -> None:
+def test_custom_ami_at_the_requested_template_version_is_up_to_date(lam: tk.Lambda, world_eks: tk.LocalEks) -> None:
     payload = {"clusterName": "prod", "nodegroupName": "gpu-custom", "launchTemplate": {"id": "lt-0a1b2c3d4e5f60718", "version": "3"}}
     expect_ok(lam, payload, "UpToDate")
     assert world_eks.update_calls_total() == 0
 
 
-def test_dry_run_returns_the_exact_request_and_changes_nothing(lam: h.Lambda, world_eks: h.LocalEks) -> None:
+def test_dry_run_returns_the_exact_request_and_changes_nothing(lam: tk.Lambda, world_eks: tk.LocalEks) -> None:
     payload = {
         "clusterName": "prod",
         "nodegroupName": "workers",
@@ -549,7 +550,7 @@ def test_dry_run_returns_the_exact_request_and_changes_nothing(lam: h.Lambda, wo
     assert {"type": "ReleaseVersion", "value": "1.31.7-20251120"} in real["update"]["params"]
 
 
-def test_dry_run_of_a_custom_ami_sends_no_version(lam: h.Lambda, world_eks: h.LocalEks) -> None:
+def test_dry_run_of_a_custom_ami_sends_no_version(lam: tk.Lambda, world_eks: tk.LocalEks) -> None:
     payload = {
         "clusterName": "prod",
         "nodegroupName": "gpu-custom",
@@ -581,7 +582,7 @@ def soaked_world(age_days: int) -> dict[str, Any]:
     )
 
 
-def test_already_at_the_latest_release_from_ssm_is_up_to_date(lam: h.Lambda, eks: h.LocalEks) -> None:
+def test_already_at_the_latest_release_from_ssm_is_up_to_date(lam: tk.Lambda, eks: tk.LocalEks) -> None:
     eks.seed(soaked_world(age_days=30))
     ok, body = call(lam, {"clusterName": "prod", "nodegroupName": "current", "version": "1.31"})
     assert calls_on(eks, "prod", "current") == (0, 0), "churned nodes for nothing"
@@ -589,7 +590,7 @@ def test_already_at_the_latest_release_from_ssm_is_up_to_date(lam: h.Lambda, eks
     assert body["target"]["latestReleaseVersion"] == "1.31.7-20251120"
 
 
-def test_release_younger_than_min_release_age_is_deferred(lam: h.Lambda, eks: h.LocalEks) -> None:
+def test_release_younger_than_min_release_age_is_deferred(lam: tk.Lambda, eks: tk.LocalEks) -> None:
     eks.seed(soaked_world(age_days=2))
     payload = {"clusterName": "prod", "nodegroupName": "behind", "minReleaseAgeDays": 7}
     ok, body = call(lam, payload)
@@ -597,7 +598,7 @@ def test_release_younger_than_min_release_age_is_deferred(lam: h.Lambda, eks: h.
     assert ok and body["outcome"] == "Deferred", body
 
 
-def test_soaked_latest_release_is_sent_explicitly(lam: h.Lambda, eks: h.LocalEks) -> None:
+def test_soaked_latest_release_is_sent_explicitly(lam: tk.Lambda, eks: tk.LocalEks) -> None:
     eks.seed(soaked_world(age_days=30))
     payload = {"clusterName": "prod", "nodegroupName": "behind", "minReleaseAgeDays": 7}
     body = expect_ok(lam, payload, "Started")
@@ -606,7 +607,7 @@ def test_soaked_latest_release_is_sent_explicitly(lam: h.Lambda, eks: h.LocalEks
     assert {"type": "ReleaseVersion", "value": "1.31.7-20251120"} in body["update"]["params"]
 
 
-def test_ssm_down_without_the_gate_starts_and_warns(lam: h.Lambda, eks: h.LocalEks) -> None:
+def test_ssm_down_without_the_gate_starts_and_warns(lam: tk.Lambda, eks: tk.LocalEks) -> None:
     eks.seed(soaked_world(age_days=30))
     eks.faults({"operation": "GetParameter", "service": "ssm", "kind": "error500", "count": 10})
     start = lam.function.log_size()
@@ -621,7 +622,7 @@ def test_ssm_down_without_the_gate_starts_and_warns(lam: h.Lambda, eks: h.LocalE
     assert "letting EKS choose" in warnings[0]["fields"]["consequence"], warnings[0]
 
 
-def test_ssm_down_with_the_gate_starts_nothing(lam: h.Lambda, eks: h.LocalEks) -> None:
+def test_ssm_down_with_the_gate_starts_nothing(lam: tk.Lambda, eks: tk.LocalEks) -> None:
     eks.seed(soaked_world(age_days=30))
     eks.faults({"operation": "GetParameter", "service": "ssm", "kind": "error500", "count": 10})
     expect_error(
@@ -633,7 +634,7 @@ def test_ssm_down_with_the_gate_starts_nothing(lam: h.Lambda, eks: h.LocalEks) -
     assert calls_on(eks, "prod", "behind") == (0, 0), "a blind soak gate let an update through"
 
 
-def test_ssm_throttled_with_the_gate_is_throttled(lam: h.Lambda, eks: h.LocalEks) -> None:
+def test_ssm_throttled_with_the_gate_is_throttled(lam: tk.Lambda, eks: tk.LocalEks) -> None:
     eks.seed(soaked_world(age_days=30))
     eks.faults({"operation": "GetParameter", "service": "ssm", "kind": "throttle", "count": 10})
     expect_error(lam, {"clusterName": "prod", "nodegroupName": "behind", "minReleaseAgeDays": 7}, "Throttled")
@@ -643,25 +644,25 @@ def test_ssm_throttled_with_the_gate_is_throttled(lam: h.Lambda, eks: h.LocalEks
 # ----------------------------------------------------------- EKS misbehaving
 
 
-def test_unreadable_answer_is_service_error(lam: h.Lambda, world_eks: h.LocalEks) -> None:
+def test_unreadable_answer_is_service_error(lam: tk.Lambda, world_eks: tk.LocalEks) -> None:
     world_eks.faults({"operation": "DescribeCluster", "kind": "notjson", "count": 5})
     expect_error(lam, WORKERS_131, "ServiceError")
     assert world_eks.update_calls_total() == 0
 
 
-def test_server_errors_after_the_sdk_retries_are_service_error(lam: h.Lambda, world_eks: h.LocalEks) -> None:
+def test_server_errors_after_the_sdk_retries_are_service_error(lam: tk.Lambda, world_eks: tk.LocalEks) -> None:
     world_eks.faults({"operation": "DescribeNodegroup", "kind": "error500", "count": 10})
     expect_error(lam, WORKERS_131, "ServiceError")
     assert world_eks.update_calls_total() == 0
 
 
-def test_one_connection_reset_is_retried_by_the_sdk(lam: h.Lambda, world_eks: h.LocalEks) -> None:
+def test_one_connection_reset_is_retried_by_the_sdk(lam: tk.Lambda, world_eks: tk.LocalEks) -> None:
     world_eks.faults({"operation": "DescribeNodegroup", "kind": "reset", "count": 1})
     expect_ok(lam, WORKERS_131, "Started")
     assert world_eks.faults()["rules"] == []
 
 
-def test_throttled_after_the_sdk_retries_is_throttled(lam: h.Lambda, world_eks: h.LocalEks) -> None:
+def test_throttled_after_the_sdk_retries_is_throttled(lam: tk.Lambda, world_eks: tk.LocalEks) -> None:
     world_eks.faults({"operation": "UpdateNodegroupVersion", "kind": "throttle", "count": 10})
     expect_error(lam, WORKERS_131, "Throttled")
     rules = world_eks.faults()["rules"]
@@ -672,7 +673,7 @@ def test_throttled_after_the_sdk_retries_is_throttled(lam: h.Lambda, world_eks: 
 # ------------------------------------------------------------------- logs
 
 
-def test_one_summary_line_per_invocation(lam: h.Lambda, world_eks: h.LocalEks) -> None:
+def test_one_summary_line_per_invocation(lam: tk.Lambda, world_eks: tk.LocalEks) -> None:
     """`call()` checks every invocation; this one reads the whole log of a mixed run."""
     start = lam.function.log_size()
     payloads = [
@@ -683,7 +684,7 @@ def test_one_summary_line_per_invocation(lam: h.Lambda, world_eks: h.LocalEks) -
         ('"hello"', True),
     ]
     answers = [call(lam, p, raw=raw) for p, raw in payloads]
-    summaries = [r for r in lam.function.records(start) if h.is_summary(r)]
+    summaries = [r for r in lam.function.records(start) if tk.is_summary(r)]
     assert len(summaries) == len(payloads), summaries
     request_ids = [s["span"]["requestId"] for s in summaries]
     assert len(set(request_ids)) == len(request_ids), "one line per invocation, each its own request id"

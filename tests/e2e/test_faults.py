@@ -8,7 +8,7 @@ function's 60 s timeout; and the same process must then serve the next event.
 
 `cargo lambda watch` sends no usable deadline (see src/deadline.rs), so there only the per-call
 limits bound an invocation (connect 2 s, attempt 5 s, operation 20 s). The deadline itself is
-checked through `runtime_api.RuntimeApi`, which sends `Lambda-Runtime-Deadline-Ms` as Lambda
+checked through testkit's `ThreadedRuntimeApi`, which sends `Lambda-Runtime-Deadline-Ms` as Lambda
 does: a stall must come back as ServiceError *before* that deadline.
 """
 
@@ -20,8 +20,8 @@ from typing import Any, Iterator
 
 import pytest
 
-import harness as h
-from runtime_api import RuntimeApi
+import suite
+import testkit as tk
 from test_e2e import OUTCOMES, WORKERS_131, call, one_cluster, seeded_ids, soaked_world
 
 # The template's function timeout is 60 s; an invocation under a fault must end well before.
@@ -49,18 +49,18 @@ def busy_world() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def flam(endpoint: h.LocalEks, workdir: Path) -> Iterator[h.Lambda]:
+def flam(endpoint: tk.LocalEks, workdir: Path) -> Iterator[tk.Lambda]:
     """A function process of this module's own (its SDK retry state is not shared with others)."""
-    with h.lambda_function(endpoint.url, workdir, name="function-faults") as fn:
+    with tk.lambda_function(endpoint.url, workdir, name="function-faults") as fn:
         yield fn
 
 
-def armed(eks: h.LocalEks) -> int:
+def armed(eks: tk.LocalEks) -> int:
     """Requests the armed fault rules will still break."""
     return sum(rule["count"] for rule in eks.faults()["rules"])
 
 
-def timed_call(lam: h.Lambda, payload: Any) -> tuple[bool, dict[str, Any], float]:
+def timed_call(lam: tk.Lambda, payload: Any) -> tuple[bool, dict[str, Any], float]:
     start = time.monotonic()
     ok, body = call(lam, payload)
     return ok, body, time.monotonic() - start
@@ -112,7 +112,7 @@ FAULTS = [
      [{"operation": "GetParameter", "service": "ssm", "kind": "reset", "count": 10}],
      "soaked", SOAK_GATED, "ServiceError", RETRYABLE_ATTEMPTS),
 ]
-SEEDS = {"world": h.world, "busy": busy_world, "soaked": lambda: soaked_world(age_days=30)}
+SEEDS = {"world": suite.world, "busy": busy_world, "soaked": lambda: soaked_world(age_days=30)}
 # Failures on which no update may exist afterwards (the faults above all strike before EKS
 # makes one).
 ERRORS_BEFORE_ANY_UPDATE = {"Throttled", "ServiceError", "NotFound", "AccessDenied"}
@@ -120,7 +120,7 @@ ERRORS_BEFORE_ANY_UPDATE = {"Throttled", "ServiceError", "NotFound", "AccessDeni
 
 @pytest.mark.parametrize("case, rules, seed, payload, expected, attempts", FAULTS, ids=[f[0] for f in FAULTS])
 def test_fault_ends_in_the_documented_answer_and_the_process_serves_the_next_event(
-    case: str, rules: list, seed: str, payload: dict, expected: str, attempts: int, flam: h.Lambda, eks: h.LocalEks
+    case: str, rules: list, seed: str, payload: dict, expected: str, attempts: int, flam: tk.Lambda, eks: tk.LocalEks
 ) -> None:
     eks.seed(SEEDS[seed]())
     cluster, nodegroup = payload["clusterName"], payload["nodegroupName"]
@@ -133,7 +133,7 @@ def test_fault_ends_in_the_documented_answer_and_the_process_serves_the_next_eve
     eks.clear_faults()
 
     got = body["outcome"] if ok else body["errorType"]
-    h.record("fault", case, answer=got, attempts=hits, wall_s=wall)
+    suite.record("fault", case, answer=got, attempts=hits, wall_s=wall)
     assert got == expected, body
     assert hits == attempts, f"{case}: the faults saw {hits} attempts, the SDK's standard mode makes {attempts}"
     assert wall < WALL_LIMIT, f"{case}: {wall:.1f} s, the function's timeout is {FUNCTION_TIMEOUT:.0f} s"
@@ -157,7 +157,7 @@ def test_fault_ends_in_the_documented_answer_and_the_process_serves_the_next_eve
 # ---------------------------------------- DescribeUpdate 404 in the function's resume path
 
 
-def test_a_listed_update_that_404s_is_passed_over_then_found_on_retry(flam: h.Lambda, eks: h.LocalEks) -> None:
+def test_a_listed_update_that_404s_is_passed_over_then_found_on_retry(flam: tk.Lambda, eks: tk.LocalEks) -> None:
     """Right after an update starts, EKS may list it before DescribeUpdate knows it (404).
 
     The function's resume path (ListUpdates, then DescribeUpdate newest first) passes over it: the
@@ -171,7 +171,7 @@ def test_a_listed_update_that_404s_is_passed_over_then_found_on_retry(flam: h.La
     ok, body, wall = timed_call(flam, BUSY_131)
     left = eks.faults()["rules"]
     eks.clear_faults()
-    h.record("resume-404", "one listed update 404s (the running one)",
+    suite.record("resume-404", "one listed update 404s (the running one)",
              answer=body.get("errorType") or body.get("outcome"), wall_s=wall)
     assert left == [], "the function never described the running update"
     assert not ok and body["errorType"] == "UpdateInProgress", body
@@ -184,7 +184,7 @@ def test_a_listed_update_that_404s_is_passed_over_then_found_on_retry(flam: h.La
     assert (ng["updateNodegroupVersionCalls"], ng["updatesCreated"]) == (0, 0), ng
 
 
-def test_updates_that_all_404_never_become_not_found(flam: h.Lambda, eks: h.LocalEks) -> None:
+def test_updates_that_all_404_never_become_not_found(flam: tk.Lambda, eks: tk.LocalEks) -> None:
     eks.seed(busy_world())
     listed = len(eks.nodegroup_state("prod", "busy")["updateIds"])
     eks.faults({"operation": "DescribeUpdate", "kind": "notfound", "count": 100})
@@ -193,7 +193,7 @@ def test_updates_that_all_404_never_become_not_found(flam: h.Lambda, eks: h.Loca
     ok, body, wall = timed_call(flam, BUSY_131)
     described = before - armed(eks)
     eks.clear_faults()
-    h.record("resume-404", "every listed update 404s", answer=body.get("errorType"), describes=described, wall_s=wall)
+    suite.record("resume-404", "every listed update 404s", answer=body.get("errorType"), describes=described, wall_s=wall)
     assert not ok and body["errorType"] == "UpdateInProgress", body
     assert described == listed == 4, "each listed update is described once (404 is not retried by the SDK)"
     ok, retried = call(flam, BUSY_131)
@@ -204,10 +204,10 @@ def test_updates_that_all_404_never_become_not_found(flam: h.Lambda, eks: h.Loca
 
 
 @pytest.fixture(scope="module")
-def deadline_lam(endpoint: h.LocalEks, workdir: Path) -> Iterator[tuple[RuntimeApi, h.FunctionProcess]]:
-    """The function behind runtime_api.RuntimeApi, which sends a real Lambda-Runtime-Deadline-Ms."""
-    with RuntimeApi() as api:
-        with h.function_process(api, endpoint.url, workdir, name="function-deadline") as fn:  # type: ignore[arg-type]
+def deadline_lam(endpoint: tk.LocalEks, workdir: Path) -> Iterator[tuple[tk.ThreadedRuntimeApi, tk.FunctionProcess]]:
+    """The function behind testkit's Runtime API emulator, which sends a real Lambda-Runtime-Deadline-Ms."""
+    with tk.ThreadedRuntimeApi() as api:
+        with tk.function_process(api, endpoint.url, workdir, name="function-deadline") as fn:
             api.wait_for_pollers(1)
             yield api, fn
 
@@ -217,10 +217,10 @@ def answer_of(result: Any) -> str:
     return body.get("outcome") if result.ok else body.get("errorType")
 
 
-def serves_the_next_event(api: RuntimeApi, fn: h.FunctionProcess, eks: h.LocalEks, pid: int) -> None:
+def serves_the_next_event(api: tk.ThreadedRuntimeApi, fn: tk.FunctionProcess, eks: tk.LocalEks, pid: int) -> None:
     eks.clear_faults()
     eks.reset()
-    eks.seed(h.world())
+    eks.seed(suite.world())
     result = api.invoke(WORKERS_131, budget=30)
     assert result.ok and result.body["outcome"] == "Started", result.body
     assert fn.alive() and fn.process.pid == pid
@@ -241,7 +241,7 @@ DEADLINE_BUDGET = 8.0
 )
 def test_a_stall_ends_as_service_error_before_the_invocation_deadline(
     case: str, seed: str, payload: dict, rule: dict,
-    deadline_lam: tuple[RuntimeApi, h.FunctionProcess], eks: h.LocalEks,
+    deadline_lam: tuple[tk.ThreadedRuntimeApi, tk.FunctionProcess], eks: tk.LocalEks,
 ) -> None:
     api, fn = deadline_lam
     pid = fn.process.pid
@@ -251,7 +251,7 @@ def test_a_stall_ends_as_service_error_before_the_invocation_deadline(
 
     result = api.invoke(payload, budget=DEADLINE_BUDGET)
     attempts = before - armed(eks)
-    h.record("deadline", f"{case}, deadline now+{DEADLINE_BUDGET:.0f} s", answer=answer_of(result),
+    suite.record("deadline", f"{case}, deadline now+{DEADLINE_BUDGET:.0f} s", answer=answer_of(result),
              attempts=attempts, wall_s=result.elapsed,
              margin_s=(result.deadline_ms - result.answered_ms) / 1000)
     assert not result.ok and result.body["errorType"] == "ServiceError", result.body
@@ -264,16 +264,16 @@ def test_a_stall_ends_as_service_error_before_the_invocation_deadline(
     serves_the_next_event(api, fn, eks, pid)
 
 
-def test_no_time_left_makes_no_call(deadline_lam: tuple[RuntimeApi, h.FunctionProcess], eks: h.LocalEks) -> None:
+def test_no_time_left_makes_no_call(deadline_lam: tuple[tk.ThreadedRuntimeApi, tk.FunctionProcess], eks: tk.LocalEks) -> None:
     """A deadline inside the 1 s margin: ServiceError at once, and no AWS call at all."""
     api, fn = deadline_lam
     pid = fn.process.pid
-    eks.seed(h.world())
+    eks.seed(suite.world())
     eks.faults({"operation": "*", "kind": "error500", "count": 100})  # any AWS call would hit it
 
     result = api.invoke(WORKERS_131, budget=0.9)
     hits = 100 - armed(eks)
-    h.record("deadline", "deadline now+0.9 s (inside the 1 s margin)", answer=answer_of(result), aws_calls=hits,
+    suite.record("deadline", "deadline now+0.9 s (inside the 1 s margin)", answer=answer_of(result), aws_calls=hits,
              wall_s=result.elapsed)
     assert not result.ok and result.body["errorType"] == "ServiceError", result.body
     assert "no time left before the invocation's deadline" in result.body["errorMessage"], result.body
@@ -283,12 +283,12 @@ def test_no_time_left_makes_no_call(deadline_lam: tuple[RuntimeApi, h.FunctionPr
 
 
 def test_a_real_deadline_leaves_normal_work_alone(
-    deadline_lam: tuple[RuntimeApi, h.FunctionProcess], eks: h.LocalEks
+    deadline_lam: tuple[tk.ThreadedRuntimeApi, tk.FunctionProcess], eks: tk.LocalEks
 ) -> None:
     api, fn = deadline_lam
-    eks.seed(h.world())
+    eks.seed(suite.world())
     result = api.invoke(WORKERS_131, budget=DEADLINE_BUDGET)
-    h.record("deadline", f"no fault, deadline now+{DEADLINE_BUDGET:.0f} s", answer=answer_of(result),
+    suite.record("deadline", f"no fault, deadline now+{DEADLINE_BUDGET:.0f} s", answer=answer_of(result),
              wall_s=result.elapsed)
     assert result.ok and result.body["outcome"] == "Started", result.body
     assert result.before_deadline

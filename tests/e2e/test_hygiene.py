@@ -24,7 +24,8 @@ from typing import Any, Iterator
 
 import pytest
 
-import harness as h
+import suite
+import testkit as tk
 from test_e2e import ERROR_TYPES, OUTCOMES, WORKERS_131, call, envelope, one_cluster, soaked_world
 
 ACCESS_KEY_ID = "AKIAHYGIENEFAKE7777Q"
@@ -56,9 +57,9 @@ def test_the_leak_check_sees_each_credential() -> None:
 
 
 @pytest.fixture(scope="module")
-def hlam(endpoint: h.LocalEks, workdir: Path) -> Iterator[h.Lambda]:
+def hlam(endpoint: tk.LocalEks, workdir: Path) -> Iterator[tk.Lambda]:
     """The function with the fake credentials and an allowlist (so NotAllowed can be provoked)."""
-    with h.lambda_function(
+    with tk.lambda_function(
         endpoint.url, workdir, name="function-hygiene",
         extra_env={**CREDENTIALS, "ALLOWED_CLUSTERS": "prod,staging-*"},
     ) as fn:
@@ -96,14 +97,14 @@ RUN: list[tuple[Any, list[dict[str, Any]], Any, str]] = [
 ]
 
 
-def test_no_credential_in_any_answer_message_or_log_line(hlam: h.Lambda, eks: h.LocalEks) -> None:
+def test_no_credential_in_any_answer_message_or_log_line(hlam: tk.Lambda, eks: tk.LocalEks) -> None:
     start = hlam.function.log_size()
     answers: list[str] = []
     seen: set[str] = set()
     for seed, rules, payload, expected in RUN:
         if seed is not None:
             eks.reset()
-            eks.seed(h.world() if seed == "world" else seed)
+            eks.seed(suite.world() if seed == "world" else seed)
         if rules:
             eks.faults(*rules)
         ok, body = call(hlam, payload)
@@ -115,7 +116,7 @@ def test_no_credential_in_any_answer_message_or_log_line(hlam: h.Lambda, eks: h.
 
     # Rejected: EKS refuses a token reused with other parameters; its message is kept verbatim.
     eks.reset()
-    eks.seed(h.world())
+    eks.seed(suite.world())
     token = "hygiene-token-0001"
     ok, first = call(hlam, {**WORKERS_131, "clientRequestToken": token})
     assert ok, first
@@ -132,7 +133,7 @@ def test_no_credential_in_any_answer_message_or_log_line(hlam: h.Lambda, eks: h.
 
     log = hlam.function.process.log_text(start)
     records = hlam.function.records(start)
-    h.record("hygiene", f"INFO logs, {len(RUN) + 2} invocations, every outcome and errorType",
+    suite.record("hygiene", f"INFO logs, {len(RUN) + 2} invocations, every outcome and errorType",
              log_lines=len(records), leaks=",".join(leaks(log + "".join(answers))) or "none")
     assert leaks("".join(answers)) == [], "a credential in an answer"
     assert leaks(log) == [], "a credential in the function's log"
@@ -153,14 +154,14 @@ def test_no_credential_in_any_answer_message_or_log_line(hlam: h.Lambda, eks: h.
     ids=["1MiB", "5MiB", "deep-1MiB", "deep-60KB", "bytes-1MiB"],
 )
 def test_oversized_and_hostile_payloads_are_invalid_input_quickly(
-    name: str, raw: Any, needle: str, hlam: h.Lambda, world_eks: h.LocalEks
+    name: str, raw: Any, needle: str, hlam: tk.Lambda, world_eks: tk.LocalEks
 ) -> None:
     pid = hlam.function.process.pid
     world_eks.faults({"operation": "*", "kind": "error500", "count": 100})
     start = time.monotonic()
     ok, body = hlam.invoke(raw, raw=True)
     wall = time.monotonic() - start
-    h.record("hostile", name, answer=body.get("errorType"), message_bytes=len(body.get("errorMessage", "")),
+    suite.record("hostile", name, answer=body.get("errorType"), message_bytes=len(body.get("errorMessage", "")),
              wall_s=wall)
     assert not ok and body["errorType"] == "InvalidInput", body
     assert needle in body["errorMessage"], body
@@ -177,14 +178,14 @@ def test_oversized_and_hostile_payloads_are_invalid_input_quickly(
 
 
 @pytest.fixture(scope="module")
-def debug_log(endpoint: h.LocalEks, workdir: Path) -> str:
+def debug_log(endpoint: tk.LocalEks, workdir: Path) -> str:
     """The function's log at AWS_LAMBDA_LOG_LEVEL=DEBUG (LogLevel: DEBUG in the template) over
     a success, an AWS error and a transport failure."""
-    with h.lambda_function(
+    with tk.lambda_function(
         endpoint.url, workdir, name="function-debug", extra_env={**CREDENTIALS, "AWS_LAMBDA_LOG_LEVEL": "DEBUG"}
     ) as lam:
         endpoint.reset()
-        endpoint.seed(h.world())
+        endpoint.seed(suite.world())
         answers = [lam.invoke(WORKERS_131)]
         endpoint.faults({"operation": "DescribeNodegroup", "kind": "denied"})
         answers.append(lam.invoke(WORKERS_131))
@@ -194,7 +195,7 @@ def debug_log(endpoint: h.LocalEks, workdir: Path) -> str:
         assert [a[1].get("outcome") or a[1].get("errorType") for a in answers] == [
             "Started", "AccessDenied", "ServiceError"]
         text = lam.function.process.log_text() + "".join(json.dumps(a[1]) for a in answers)
-    h.record("hygiene", "DEBUG logs, 3 invocations", log_bytes=len(text),
+    suite.record("hygiene", "DEBUG logs, 3 invocations", log_bytes=len(text),
              leaks=",".join(leaks(text)) or "none", access_key_id_occurrences=text.count(ACCESS_KEY_ID))
     return text
 

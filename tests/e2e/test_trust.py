@@ -30,10 +30,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-import harness as h
+import testkit as tk
 from test_e2e import WORKERS_131, call, calls_on
 
-BUNDLE = h.ROOT / "certs" / "amazon-trust-services.pem"
+BUNDLE = tk.ROOT / "certs" / "amazon-trust-services.pem"
 
 # SHA-256 of the SubjectPublicKeyInfo of each root, as published by Amazon Trust Services.
 PUBLISHED_SPKI_SHA256 = {
@@ -225,7 +225,7 @@ def pki(workdir: Path) -> Pki:
 
 
 @pytest.fixture(scope="module")
-def proxy(endpoint: h.LocalEks, pki: Pki) -> Iterator[TlsProxy]:
+def proxy(endpoint: tk.LocalEks, pki: Pki) -> Iterator[TlsProxy]:
     upstream_port = urllib.parse.urlsplit(endpoint.url).port
     with TlsProxy(pki, upstream_port) as p:
         yield p
@@ -235,9 +235,9 @@ def proxy(endpoint: h.LocalEks, pki: Pki) -> Iterator[TlsProxy]:
 
 
 def test_default_trust_refuses_a_ca_outside_amazon_trust_services(
-    world_eks: h.LocalEks, proxy: TlsProxy, workdir: Path
+    world_eks: tk.LocalEks, proxy: TlsProxy, workdir: Path
 ) -> None:
-    with h.lambda_function(proxy.url, workdir, name="function-tls-default") as lam:
+    with tk.lambda_function(proxy.url, workdir, name="function-tls-default") as lam:
         ok_before, failed_before = proxy.counts()
         ok, body = call(lam, WORKERS_131)
         assert not ok, body
@@ -254,10 +254,10 @@ def test_default_trust_refuses_a_ca_outside_amazon_trust_services(
 
 @pytest.mark.parametrize("variable", ["SSL_CERT_FILE", "SSL_CERT_DIR"])
 def test_ssl_cert_variables_choose_the_trusted_cas(
-    world_eks: h.LocalEks, proxy: TlsProxy, pki: Pki, workdir: Path, variable: str
+    world_eks: tk.LocalEks, proxy: TlsProxy, pki: Pki, workdir: Path, variable: str
 ) -> None:
     value = str(pki.ca_pem if variable == "SSL_CERT_FILE" else pki.ca_pem.parent)
-    with h.lambda_function(
+    with tk.lambda_function(
         proxy.url, workdir, name=f"function-tls-{variable.lower()}", extra_env={variable: value}
     ) as lam:
         ok_before, failed_before = proxy.counts()

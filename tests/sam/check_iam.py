@@ -40,14 +40,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+import samtemplate
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-sys.path.insert(0, str(HERE))
 
 # The SAM translator asks boto3 for a Region before it reads the pseudo parameters given.
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
-import samtemplate  # noqa: E402
 from samtranslator.translator.transform import transform  # noqa: E402
 
 # Each transform warns about metrics it never publishes (they would go to AWS).

@@ -2,7 +2,8 @@
 local EKS endpoint with moto's Step Functions executor (sfnlocal.py), and the template's state
 machines created there from the very files and substitutions template.yaml deploys.
 
-Processes are started with tests/e2e/harness.py (own process groups, always stopped).
+Processes are started with testkit (tests/support/testkit: own process groups, always stopped),
+the harness the end-to-end tier and the benchmark use too.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -19,16 +19,14 @@ from typing import Any, Iterator
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-sys.path.insert(0, str(HERE))
+import samtemplate
+import testkit as tk
 
-import harness  # noqa: E402
-import samtemplate  # noqa: E402
+HERE = Path(__file__).resolve().parent
+ROOT = tk.ROOT
 
 ACCOUNT = "123456789012"
-REGION = harness.REGION
+REGION = tk.REGION
 STACK = "eks-nodegroup-updater"
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{STACK}-updater"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{STACK}-local"
@@ -103,9 +101,9 @@ class Execution:
 @dataclass
 class Stack:
     sfn: Any
-    eks: harness.LocalEks
+    eks: tk.LocalEks
     state_machine_arns: dict[str, str]
-    processes: list[harness.Process]
+    processes: list[tk.Process]
 
     def start(self, logical_id: str, payload: Any, name: str | None = None) -> str:
         # moto's executor names an execution started without a name "None" (AWS: a UUID).
@@ -123,9 +121,9 @@ class Stack:
                 break
             for proc in self.processes:
                 if not proc.alive():
-                    raise harness.HarnessError(f"{proc.name} died during {arn}:\n{proc.tail()}")
+                    raise tk.HarnessError(f"{proc.name} died during {arn}:\n{proc.tail()}")
             if time.monotonic() > deadline:
-                raise harness.HarnessError(f"{arn} still RUNNING after {timeout} s:\n{self.history_text(arn)}")
+                raise tk.HarnessError(f"{arn} still RUNNING after {timeout} s:\n{self.history_text(arn)}")
             time.sleep(0.2)
         return Execution(arn, description, self.history(arn))
 
@@ -148,30 +146,16 @@ class Stack:
 
 
 @contextlib.contextmanager
-def sfn_local(workdir: Path, invoke_url: str) -> Iterator[harness.LocalEks]:
+def sfn_local(workdir: Path, invoke_url: str) -> Iterator[tk.LocalEks]:
     """sfnlocal.py (localeks + Step Functions executor) on a free port; always stopped."""
-    port_file = workdir / "sfnlocal.url"
-    port_file.unlink(missing_ok=True)
-    argv = [
-        harness._python(), os.environ.get("SFNLOCAL_SCRIPT", str(HERE / "sfnlocal.py")),
-        "--port-file", str(port_file),
-        "--lambda-invoke-url", invoke_url,
-        "--function-arn", FUNCTION_ARN,
-    ]
-    proc = harness.Process("sfnlocal", argv, cwd=ROOT, env=harness._base_env(), log_path=workdir / "sfnlocal.log")
-    try:
-        deadline = time.monotonic() + 60
-        while not port_file.exists():
-            if not proc.alive():
-                raise harness.HarnessError(f"sfnlocal exited ({proc.popen.returncode}) before listening:\n{proc.tail()}")
-            if time.monotonic() > deadline:
-                raise harness.HarnessError(f"sfnlocal did not listen within 60 s:\n{proc.tail()}")
-            time.sleep(0.05)
-        endpoint = harness.LocalEks(url=port_file.read_text().strip(), process=proc)
-        endpoint.admin("GET", "health")
+    with tk.local_eks(
+        workdir,
+        name="sfnlocal",
+        script=os.environ.get("SFNLOCAL_SCRIPT", str(HERE / "sfnlocal.py")),
+        args=["--lambda-invoke-url", invoke_url, "--function-arn", FUNCTION_ARN],
+        cwd=ROOT,
+    ) as endpoint:
         yield endpoint
-    finally:
-        proc.stop()
 
 
 @pytest.fixture(scope="session")
@@ -181,16 +165,16 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def stack(workdir: Path) -> Iterator[Stack]:
-    harness.install_sigterm_handler()
-    if not harness.BOOTSTRAP.exists():
-        pytest.fail(f"{harness.BOOTSTRAP} is missing: run `make build` first")
+    tk.install_sigterm_handler()
+    if not tk.BOOTSTRAP.exists():
+        pytest.fail(f"{tk.BOOTSTRAP} is missing: run `make build` first")
     import boto3
 
     machines = samtemplate.state_machines()
     assert set(machines) == set(SUBSTITUTIONS), f"template state machines: {sorted(machines)}"
-    with harness.runtime_emulator(workdir, name="emulator") as emulator:
+    with tk.runtime_emulator(workdir, name="emulator") as emulator:
         with sfn_local(workdir, emulator.invoke_url) as endpoint:
-            with harness.function_process(emulator, endpoint.url, workdir, name="function") as fn:
+            with tk.function_process(emulator, endpoint.url, workdir, name="function") as fn:
                 sfn = boto3.client(
                     "stepfunctions",
                     endpoint_url=endpoint.url,

@@ -1,6 +1,6 @@
 """The local EKS endpoint with a Step Functions executor in the same server.
 
-    python tests/sam/sfnlocal.py --port-file PATH --lambda-invoke-url URL --function-arn ARN
+    PYTHONPATH=tests/localeks python tests/sam/sfnlocal.py --lambda-invoke-url URL --function-arn ARN
 
 One loopback server, one port: tests/localeks (moto's server plus UpdateNodegroupVersion,
 DescribeUpdate and ListUpdates) with moto's Step Functions *executor* switched on. That
@@ -26,7 +26,8 @@ ToleratedFailurePercentage (moto parses it and ignores it); and an EKS SDK-integ
 named `Eks.<Error>` as Step Functions names it (moto knows only DynamoDb and Sfn and would say
 `eks.<Error>`, which no `Retry` on `Eks.*` matches). Everything else is moto's.
 
-Prints `LISTENING http://127.0.0.1:<port>` and writes the URL to --port-file. SIGTERM/SIGINT stop it.
+Started the way localeks is (testkit.local_eks): once listening it prints `LISTENING
+http://127.0.0.1:<port>` (localeks.server.serve). SIGTERM/SIGINT stop it.
 """
 
 from __future__ import annotations
@@ -36,22 +37,17 @@ import datetime
 import json
 import logging
 import os
-import signal
 import sys
 import threading
 import urllib.error
 import urllib.request
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "localeks"))
-
-import boto3  # noqa: E402
-from botocore.config import Config  # noqa: E402
-from botocore.exceptions import ClientError  # noqa: E402
-from localeks.server import make_server, url_of  # noqa: E402
-from moto.core.config import default_user_config  # noqa: E402
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from localeks.server import make_server, serve, stop_on_signals, url_of
+from moto.core.config import default_user_config
 
 log = logging.getLogger("sfnlocal")
 
@@ -277,7 +273,6 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0)
-    p.add_argument("--port-file", required=True)
     p.add_argument("--lambda-invoke-url", required=True)
     p.add_argument("--function-arn", required=True)
     p.add_argument("--polls-in-progress", type=int, default=1)
@@ -287,12 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     stopping = threading.Event()
-
-    def on_signal(signum: int, _frame: Any) -> None:
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop_on_signals(stopping)
 
     server, _ = make_server(args.host, args.port, args.polls_in_progress, stopping)
     url = url_of(server)
@@ -300,22 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["MOTO_PORT"] = str(server.server_address[1])
     default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
     _install(url, args.lambda_invoke_url, args.function_arn)
-
-    thread = threading.Thread(target=server.serve_forever, name="sfnlocal-server", daemon=True)
-    thread.start()
-    tmp = f"{args.port_file}.tmp{os.getpid()}"
-    Path(tmp).write_text(url + "\n")
-    os.replace(tmp, args.port_file)
-    sys.stdout.write(f"LISTENING {url}\n")
-    sys.stdout.flush()
-
-    while not stopping.wait(0.5):
-        if not thread.is_alive():
-            log.error("server thread died")
-            return 1
-    server.shutdown()
-    server.server_close()
-    return 0
+    return serve(server, stopping)
 
 
 if __name__ == "__main__":

@@ -1,15 +1,16 @@
 """Command line: start the endpoint, say where it listens, stop on a signal.
 
-stdout carries exactly one line, ``LISTENING http://HOST:PORT``, so a test
-harness can read the address; everything else (request log, updates,
-faults) goes to stderr.
+The start-up protocol: once listening, stdout carries exactly one line,
+``LISTENING http://HOST:PORT``, so a test harness can read the address
+(testkit.local_eks waits for it); everything else (request log, updates,
+faults) goes to stderr. ``serve()`` is that protocol and the run until a
+signal, for anything built on this server (tests/sam/sfnlocal.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 import sys
 import threading
@@ -27,7 +28,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="port to bind; 0 = a free one (default)")
-    p.add_argument("--port-file", help="also write the URL to this file once listening")
     p.add_argument(
         "--polls-in-progress",
         type=int,
@@ -57,25 +57,8 @@ def url_of(server: Server) -> str:
     return f"http://{host}:{port}"
 
 
-def _write_port_file(path: str, url: str) -> None:
-    # Write then rename, so a reader polling for the file never sees half of it.
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w") as f:
-        f.write(url + "\n")
-    os.replace(tmp, path)
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=logging.INFO,
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-    )
-    if args.quiet:
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
-
-    stopping = threading.Event()
+def stop_on_signals(stopping: threading.Event) -> None:
+    """SIGTERM and SIGINT set `stopping`; serve() then ends with exit code 0."""
 
     def on_signal(signum: int, _frame: Any) -> None:
         logging.getLogger("localeks").info("signal %d: stopping", signum)
@@ -84,14 +67,13 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
-    server, _ = make_server(args.host, args.port, args.polls_in_progress, stopping)
+
+def serve(server: Server, stopping: threading.Event) -> int:
+    """Serve on a thread, say LISTENING, and wait for `stopping`; the exit code."""
     thread = threading.Thread(target=server.serve_forever, name="localeks-server", daemon=True)
     thread.start()
 
-    url = url_of(server)
-    if args.port_file:
-        _write_port_file(args.port_file, url)
-    sys.stdout.write(f"LISTENING {url}\n")
+    sys.stdout.write(f"LISTENING {url_of(server)}\n")
     sys.stdout.flush()
     # Anything printed later (moto prints a few diagnostics) must not reach
     # the stdout a harness parses.
@@ -105,3 +87,19 @@ def main(argv: list[str] | None = None) -> int:
     server.shutdown()
     server.server_close()
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.INFO,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    if args.quiet:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+    stopping = threading.Event()
+    stop_on_signals(stopping)
+    server, _ = make_server(args.host, args.port, args.polls_in_progress, stopping)
+    return serve(server, stopping)

@@ -1,0 +1,80 @@
+"""testkit: the one Python test harness of this repository.
+
+Process start-up, the local endpoints and the Runtime API emulator, written once and used by
+the end-to-end tier (tests/e2e), the state machine tier (tests/sam) and the benchmark (bench/):
+
+- ``paths``        where the repository, .venv and the release bootstrap are;
+- ``processes``    ``Process``: a child in its own process group with a log file, always
+                   stopped (context managers, atexit, SIGTERM); free ports; a clean env;
+- ``local_eks``    ``local_eks()`` starts tests/localeks (its one start-up protocol: a
+                   ``LISTENING <url>`` line) and gives ``LocalEks``, its admin client;
+- ``runtime_api``  the Lambda Runtime API emulator: real deadlines and precise timestamps,
+                   ``RuntimeApi`` (asyncio) and ``ThreadedRuntimeApi`` (synchronous);
+- ``function``     the release bootstrap behind `cargo lambda watch` (``lambda_function()``);
+- ``httpclient``, ``http1``  one HTTP request; the request-head parser of the servers here.
+
+Nothing here imports pytest. pytest finds the package through ``pythonpath`` in
+pyproject.toml; scripts (bench/run.py, tests/e2e/demo.py) through ``PYTHONPATH=tests/support``,
+which the Makefile sets.
+"""
+
+from .function import (
+    FUNCTION_SECRET,
+    Emulator,
+    FunctionProcess,
+    Invocation,
+    Lambda,
+    function_process,
+    is_summary,
+    lambda_function,
+    runtime_emulator,
+)
+from .httpclient import http
+from .local_eks import AWS_ENV, LISTENING_LINE, REGION, LocalEks, local_eks
+from .paths import BOOTSTRAP, EVENTS_DIR, FIXTURES_DIR, LOCALEKS_DIR, ROOT, bootstrap_newer_sources
+from .processes import (
+    HarnessError,
+    Process,
+    base_env,
+    free_port,
+    install_sigterm_handler,
+    live,
+    stop_all,
+    venv_python,
+)
+from .runtime_api import Result, RuntimeApi, ThreadedRuntimeApi
+
+__all__ = [
+    "AWS_ENV",
+    "BOOTSTRAP",
+    "EVENTS_DIR",
+    "FIXTURES_DIR",
+    "FUNCTION_SECRET",
+    "LISTENING_LINE",
+    "LOCALEKS_DIR",
+    "REGION",
+    "ROOT",
+    "Emulator",
+    "FunctionProcess",
+    "HarnessError",
+    "Invocation",
+    "Lambda",
+    "LocalEks",
+    "Process",
+    "Result",
+    "RuntimeApi",
+    "ThreadedRuntimeApi",
+    "base_env",
+    "bootstrap_newer_sources",
+    "free_port",
+    "function_process",
+    "http",
+    "install_sigterm_handler",
+    "is_summary",
+    "lambda_function",
+    "live",
+    "local_eks",
+    "runtime_emulator",
+    "stop_all",
+    "venv_python",
+]

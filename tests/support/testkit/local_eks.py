@@ -1,0 +1,165 @@
+"""The local EKS endpoint (tests/localeks): started one way, and its admin client.
+
+The start-up protocol, the only one localeks (and tests/sam/sfnlocal.py, built on it)
+speaks: once listening, the server writes one line to stdout, ``LISTENING <url>``
+(``LISTENING_LINE``). ``local_eks()`` starts it with its output in the process's log and
+waits for that line there, then checks ``GET /_localeks/health``.
+
+``LocalEks`` wraps the admin API (seed, state, reset, config, faults, finish-updates), a
+boto3 EKS client and ``poll_update``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .httpclient import http
+from .paths import LOCALEKS_DIR
+from .processes import HarnessError, Process, base_env, venv_python
+
+REGION = "us-east-1"
+# Fake credentials for the local endpoint only (moto checks no signature).
+AWS_ENV = {
+    "AWS_REGION": REGION,
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+}
+
+# What the server writes to stdout once it accepts connections: its one line there.
+LISTENING_LINE = re.compile(r"^LISTENING (http://\S+)$", re.MULTILINE)
+
+
+@dataclass
+class LocalEks:
+    url: str
+    process: Process
+    _client: Any = None
+
+    # admin API
+    def admin(self, method: str, path: str, body: Any = None, timeout: float = 60.0) -> dict[str, Any]:
+        data = None if body is None else json.dumps(body).encode()
+        status, raw = http(method, f"{self.url}/_localeks/{path.lstrip('/')}", data, timeout=timeout)
+        try:
+            answer = json.loads(raw)
+        except ValueError:
+            raise HarnessError(f"localeks {method} {path}: {status} {raw[:300]!r}") from None
+        if status != 200:
+            raise HarnessError(f"localeks {method} {path}: {status} {answer}")
+        return answer
+
+    def seed(self, world: dict[str, Any]) -> dict[str, Any]:
+        return self.admin("POST", "seed", world)
+
+    def state(self) -> dict[str, Any]:
+        return self.admin("GET", "state")
+
+    def reset(self) -> dict[str, Any]:
+        return self.admin("POST", "reset", {})
+
+    def config(self, **settings: Any) -> dict[str, Any]:
+        return self.admin("POST", "config", settings) if settings else self.admin("GET", "config")
+
+    def faults(self, *rules: dict[str, Any]) -> dict[str, Any]:
+        """Add fault rules (none: list the armed ones)."""
+        if not rules:
+            return self.admin("GET", "faults")
+        return self.admin("POST", "faults", {"rules": list(rules)})
+
+    def clear_faults(self) -> dict[str, Any]:
+        return self.admin("DELETE", "faults")
+
+    def finish_updates(self, **which: str) -> dict[str, Any]:
+        return self.admin("POST", "finish-updates", which)
+
+    # reading the state back
+    def nodegroup_state(self, cluster: str, nodegroup: str) -> dict[str, Any]:
+        for c in self.state()["clusters"]:
+            if c["name"] == cluster:
+                for ng in c["nodegroups"]:
+                    if ng["name"] == nodegroup:
+                        return ng
+        raise KeyError(f"{cluster}/{nodegroup} not in localeks state")
+
+    def update_calls_total(self) -> int:
+        return self.state()["updateNodegroupVersionCallsTotal"]
+
+    # the EKS API, as a client sees it
+    def eks(self) -> Any:
+        """A boto3 EKS client pointed at the endpoint (no retries: see every answer)."""
+        if self._client is None:
+            import boto3
+            from botocore.config import Config
+
+            self._client = boto3.client(
+                "eks",
+                endpoint_url=self.url,
+                region_name=REGION,
+                aws_access_key_id=AWS_ENV["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=AWS_ENV["AWS_SECRET_ACCESS_KEY"],
+                config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+            )
+        return self._client
+
+    def describe_nodegroup(self, cluster: str, nodegroup: str) -> dict[str, Any]:
+        return self.eks().describe_nodegroup(clusterName=cluster, nodegroupName=nodegroup)["nodegroup"]
+
+    def poll_update(
+        self, cluster: str, nodegroup: str, update_id: str, *, max_polls: int = 50, delay: float = 0.01
+    ) -> tuple[list[str], dict[str, Any]]:
+        """DescribeUpdate until the update is no longer InProgress, as a state machine would.
+
+        localeks ends an update after N DescribeUpdate calls, so no real waiting is needed.
+        Returns every status seen, in order, and the last update.
+        """
+        statuses: list[str] = []
+        for _ in range(max_polls):
+            update = self.eks().describe_update(name=cluster, nodegroupName=nodegroup, updateId=update_id)["update"]
+            statuses.append(update["status"])
+            if update["status"] != "InProgress":
+                return statuses, update
+            time.sleep(delay)
+        raise HarnessError(f"update {update_id} still InProgress after {max_polls} polls: {statuses}")
+
+
+@contextlib.contextmanager
+def local_eks(
+    workdir: Path,
+    *,
+    name: str = "localeks",
+    polls_in_progress: int | None = None,
+    quiet: bool = False,
+    script: str | Path | None = None,
+    args: Sequence[str] = (),
+    cwd: Path = LOCALEKS_DIR,
+) -> Iterator[LocalEks]:
+    """Start localeks on a free port, its log in ``<workdir>/<name>.log``; always stop it.
+
+    `script`: a file that runs localeks's server with something added (bench/localeks_fast.py,
+    tests/sam/sfnlocal.py), given `args` too; default ``python -m localeks``.
+    """
+    entry = ["-m", "localeks"] if script is None else [str(script)]
+    argv = [venv_python(), *entry, "--port", "0", *args]
+    if polls_in_progress is not None:
+        argv += ["--polls-in-progress", str(polls_in_progress)]
+    if quiet:
+        argv.append("--quiet")
+    env = base_env()
+    env["PYTHONPATH"] = str(LOCALEKS_DIR) + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONUNBUFFERED"] = "1"
+    proc = Process(name, argv, cwd=cwd, env=env, log_path=workdir / f"{name}.log")
+    try:
+        url = proc.wait_for(LISTENING_LINE, timeout=60, what="listen").group(1)
+        endpoint = LocalEks(url=url, process=proc)
+        endpoint.admin("GET", "health")
+        yield endpoint
+    finally:
+        proc.stop()
