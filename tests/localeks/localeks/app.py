@@ -4,7 +4,7 @@ Requests are taken in this order:
 1. ``/_localeks/...``: the admin API (seed, reset, config, state, faults);
 2. a fault rule matching the request's operation, if any (see faults.py);
 3. UpdateNodegroupVersion, DescribeUpdate and ListUpdates for EKS: answered
-   here, from store.py;
+   here, by store.py (updates.py);
 4. everything else, untouched, to moto's own server application.
 
 Operations are named the way the AWS API names them by matching the request
@@ -35,7 +35,9 @@ from werkzeug.serving import ThreadedWSGIServer
 
 from .errors import AdminError, EksError
 from .faults import Faults, Rule
-from .store import Store, default_account_id
+from .model import default_account_id
+from .requests import UpdatesQuery
+from .store import Store
 
 log = logging.getLogger("localeks")
 
@@ -173,23 +175,10 @@ class LocalEksApp:
                 )
             elif operation == "DescribeUpdate":
                 result = self.store.describe_update(
-                    who.account,
-                    who.region,
-                    cluster,
-                    uri.get("updateId", ""),
-                    query.get("nodegroupName"),
-                    query.get("addonName"),
+                    who.account, who.region, cluster, uri.get("updateId", ""), UpdatesQuery.parse(query)
                 )
             else:
-                result = self.store.list_updates(
-                    who.account,
-                    who.region,
-                    cluster,
-                    query.get("nodegroupName"),
-                    query.get("addonName"),
-                    query.get("maxResults"),
-                    query.get("nextToken"),
-                )
+                result = self.store.list_updates(who.account, who.region, cluster, UpdatesQuery.parse(query))
         except EksError as err:
             log.info("%s %s/%s -> %s: %s", operation, cluster, uri.get("nodegroupName", ""), err.name, err.message)
             return error_response(start_response, err)
