@@ -100,19 +100,28 @@ def vm_hwm_kib(pid: int) -> int | None:
 def seed_cluster(eks: LocalEks, cluster: str, nodegroups: int) -> None:
     """A fresh endpoint holding one cluster at 1.31 with `nodegroups` node groups at 1.30."""
     eks.reset()
-    eks.seed({
-        "region": "us-east-1",
-        "clusters": [{
-            "name": cluster, "version": "1.31",
-            "latestReleases": {"1.31": "1.31.7-20251120"},
-            "publishLatestToSsm": {"ageDays": 60},
-            "nodegroups": [
-                {"name": f"ng-{i}", "version": "1.30", "releaseVersion": "1.30.4-20241109",
-                 "amiType": "AL2023_x86_64_STANDARD"}
-                for i in range(nodegroups)
+    eks.seed(
+        {
+            "region": "us-east-1",
+            "clusters": [
+                {
+                    "name": cluster,
+                    "version": "1.31",
+                    "latestReleases": {"1.31": "1.31.7-20251120"},
+                    "publishLatestToSsm": {"ageDays": 60},
+                    "nodegroups": [
+                        {
+                            "name": f"ng-{i}",
+                            "version": "1.30",
+                            "releaseVersion": "1.30.4-20241109",
+                            "amiType": "AL2023_x86_64_STANDARD",
+                        }
+                        for i in range(nodegroups)
+                    ],
+                }
             ],
-        }],
-    })
+        }
+    )
 
 
 # ------------------------------------------------------------------ subjects
@@ -149,11 +158,13 @@ def subject_env(name: str, api: RuntimeApi, endpoint: str, home: Path, extra: di
     }
     env.update(extra)
     if name == "python":
-        env.update({
-            "_HANDLER": "handler.handler",
-            "LAMBDA_TASK_ROOT": str(PEER_DIR),
-            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",
-        })
+        env.update(
+            {
+                "_HANDLER": "handler.handler",
+                "LAMBDA_TASK_ROOT": str(PEER_DIR),
+                "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",
+            }
+        )
     return env
 
 
@@ -170,7 +181,9 @@ def check_answer(subject: str, event: dict, result) -> None:
     if subject == "floor":
         if answer != event:
             raise BenchError(f"floor: echoed {answer!r}, not the event")
-    elif not (isinstance(answer, dict) and answer.get("outcome") == "Started" and (answer.get("update") or {}).get("id")):
+    elif not (
+        isinstance(answer, dict) and answer.get("outcome") == "Started" and (answer.get("update") or {}).get("id")
+    ):
         raise BenchError(f"{subject}: expected outcome Started with an update, got {result.raw[:500]!r}")
 
 
@@ -206,8 +219,9 @@ class Budget:
         return min(cap, left)
 
 
-async def one_process(subject: str, target: str, rnd: int, args, endpoint: str, eks: LocalEks | None,
-                      canned: CannedEks, budget: Budget) -> Run:
+async def one_process(
+    subject: str, target: str, rnd: int, args, endpoint: str, eks: LocalEks | None, canned: CannedEks, budget: Budget
+) -> Run:
     cluster = f"b{rnd + 1000}-{subject}"
     if target == "moto" and subject != "floor":
         seed_cluster(eks, cluster, args.warm + 1)
@@ -246,16 +260,30 @@ async def one_process(subject: str, target: str, rnd: int, args, endpoint: str, 
         await api.close()
     calls = {k: v - calls_before.get(k, 0) for k, v in canned.calls.items() if v - calls_before.get(k, 0)}
     if target == "canned" and subject != "floor":
-        expected = {op: args.warm + 1 for op in ("DescribeNodegroup", "DescribeCluster", "GetParameter", "UpdateNodegroupVersion")}
+        expected = {
+            op: args.warm + 1
+            for op in ("DescribeNodegroup", "DescribeCluster", "GetParameter", "UpdateNodegroupVersion")
+        }
         if calls != expected:
             raise BenchError(f"{subject}: made calls {calls}, expected {expected}")
     warm_cpu = None
     if args.warm and warm_cpu_start is not None and warm_cpu_end is not None:
         warm_cpu = (warm_cpu_end - warm_cpu_start) / 1e6 / args.warm
-    return Run(target, subject, rnd, init_ms, timings[0], timings[1:], hwm, calls,
-               init_cpu / 1e6 if init_cpu is not None else None, warm_cpu,
-               harness_cpu * 1000 / args.warm if harness_cpu is not None else None,
-               canned.connections - connections_before if target == "canned" else 0, api.connections)
+    return Run(
+        target,
+        subject,
+        rnd,
+        init_ms,
+        timings[0],
+        timings[1:],
+        hwm,
+        calls,
+        init_cpu / 1e6 if init_cpu is not None else None,
+        warm_cpu,
+        harness_cpu * 1000 / args.warm if harness_cpu is not None else None,
+        canned.connections - connections_before if target == "canned" else 0,
+        api.connections,
+    )
 
 
 async def _until(awaitable, proc: Process, subject: str, budget: Budget, timeout: float):
@@ -386,7 +414,8 @@ def table(figs, target: str) -> str:
     for key, label, fmt in ROWS:
         cells = [fmt.format(get(s, key)) if get(s, key) is not None else "–" for s in columns]
         lines.append(
-            f"| {label} | " + " | ".join(cells)
+            f"| {label} | "
+            + " | ".join(cells)
             + f" | {_ratio(get('ours', key), get('floor', key))} | {_ratio(get('ours', key), get('python', key))}"
             + f" | {_ratio(get('python', key), get('floor', key))} |"
         )
@@ -398,8 +427,10 @@ def table(figs, target: str) -> str:
         for key, label, fmt in ROWS:
             row = f"| {label} | " + (fmt.format(get("ours", key)) if get("ours", key) is not None else "–") + " |"
             for v in variants:
-                row += (f" {fmt.format(get(v, key))} | {_ratio(get(v, key), get('ours', key))} |"
-                        f" {_ratio(get(v, key), get('floor', key))} | {_ratio(get(v, key), get('python', key))} |")
+                row += (
+                    f" {fmt.format(get(v, key))} | {_ratio(get(v, key), get('ours', key))} |"
+                    f" {_ratio(get(v, key), get('floor', key))} | {_ratio(get(v, key), get('python', key))} |"
+                )
             lines.append(row)
     return "\n".join(lines)
 
@@ -442,13 +473,23 @@ def machine() -> dict[str, str]:
 
     cpu = "?"
     with contextlib.suppress(OSError):
-        cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                    if ln.startswith("model name")), "?")
+        cpu = next(
+            (
+                ln.split(":", 1)[1].strip()
+                for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")
+            ),
+            "?",
+        )
     return {
-        "cpu": cpu, "cpus": str(os.cpu_count()), "kernel": platform.release(),
+        "cpu": cpu,
+        "cpus": str(os.cpu_count()),
+        "kernel": platform.release(),
         "loadavg": loadavg(),
-        "python": platform.python_version(), "rustc": cmd("rustc", "--version"),
-        "commit": cmd("git", "rev-parse", "--short", "HEAD") + (" (dirty)" if cmd("git", "status", "--porcelain", "--untracked-files=no") else ""),
+        "python": platform.python_version(),
+        "rustc": cmd("rustc", "--version"),
+        "commit": cmd("git", "rev-parse", "--short", "HEAD")
+        + (" (dirty)" if cmd("git", "status", "--porcelain", "--untracked-files=no") else ""),
     }
 
 
@@ -475,8 +516,9 @@ async def bench(args) -> int:
     try:
         eks = None
         if "moto" in args.targets:
-            eks = endpoints.enter_context(local_eks(
-                args.out / "logs", polls_in_progress=1000, quiet=True, script=BENCH / "localeks_fast.py"))
+            eks = endpoints.enter_context(
+                local_eks(args.out / "logs", polls_in_progress=1000, quiet=True, script=BENCH / "localeks_fast.py")
+            )
         # Untimed: page cache, the endpoints' own first-request paths (moto loads its
         # backends lazily), the peer's bytecode.
         for rnd in range(-args.warmup, 0):
@@ -492,10 +534,13 @@ async def bench(args) -> int:
                     run = await one_process(subject, target, rnd, args, endpoint, eks, canned, budget)
                     runs.append(run)
                     if args.verbose:
-                        print(f"  round {rnd + 1}/{args.rounds} {target:6} {subject:6} init {run.init_ms:7.1f} ms"
-                              f"  first {run.first_ms:7.2f} ms  warm p50 {statistics.median(run.warm_ms) if run.warm_ms else float('nan'):6.3f} ms"
-                              f"  VmHWM {(run.vm_hwm_kib or 0) / 1024:5.1f} MiB"
-                              f"  CPU/warm {run.warm_cpu_ms or 0:6.3f} ms (harness {run.harness_cpu_ms or 0:6.3f} ms)", flush=True)
+                        print(
+                            f"  round {rnd + 1}/{args.rounds} {target:6} {subject:6} init {run.init_ms:7.1f} ms"
+                            f"  first {run.first_ms:7.2f} ms  warm p50 {statistics.median(run.warm_ms) if run.warm_ms else float('nan'):6.3f} ms"
+                            f"  VmHWM {(run.vm_hwm_kib or 0) / 1024:5.1f} MiB"
+                            f"  CPU/warm {run.warm_cpu_ms or 0:6.3f} ms (harness {run.harness_cpu_ms or 0:6.3f} ms)",
+                            flush=True,
+                        )
     finally:
         endpoints.close()
         await canned.close()
@@ -505,16 +550,25 @@ async def bench(args) -> int:
     elapsed = time.monotonic() - started
     info = machine()
     info["loadavg"] = f"{load_before} → {info['loadavg']}"
-    info["ours"] = f"{args.ours.relative_to(ROOT) if args.ours.is_relative_to(ROOT) else args.ours} sha256:{sha256(args.ours)}"
-    info["floor"] = f"{args.floor.relative_to(ROOT) if args.floor.is_relative_to(ROOT) else args.floor} sha256:{sha256(args.floor)}"
+    info["ours"] = (
+        f"{args.ours.relative_to(ROOT) if args.ours.is_relative_to(ROOT) else args.ours} sha256:{sha256(args.ours)}"
+    )
+    info["floor"] = (
+        f"{args.floor.relative_to(ROOT) if args.floor.is_relative_to(ROOT) else args.floor} sha256:{sha256(args.floor)}"
+    )
 
     report = [
         f"# bench — {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {elapsed:.0f} s",
         "",
         "machine: " + ", ".join(f"{k} {v}" for k, v in info.items()),
         f"settings: rounds {args.rounds} (+{args.warmup} untimed), warm {args.warm} per process, targets {','.join(args.targets)}, subjects {','.join(args.subjects)}"
-        + "".join(f", {n} = {p.relative_to(ROOT) if p.is_relative_to(ROOT) else p} sha256:{sha256(p)}" for n, p in args.rust.items() if n != "ours")
-        + (f", extra env {args.env}" if args.env else "") + (f", wrapped in {args.wrap!r}" if args.wrap else ""),
+        + "".join(
+            f", {n} = {p.relative_to(ROOT) if p.is_relative_to(ROOT) else p} sha256:{sha256(p)}"
+            for n, p in args.rust.items()
+            if n != "ours"
+        )
+        + (f", extra env {args.env}" if args.env else "")
+        + (f", wrapped in {args.wrap!r}" if args.wrap else ""),
         "",
     ]
     for target in figs:
@@ -528,27 +582,54 @@ async def bench(args) -> int:
     text = "\n".join(report)
     print(text)
     (args.out / "report.md").write_text(text + "\n")
-    (args.out / "results.json").write_text(json.dumps(
-        {"machine": info, "settings": {k: str(v) for k, v in vars(args).items()}, "figures": figs,
-         "sizes": sizes, "runs": [asdict(r) for r in runs]}, indent=1))
-    print(f"\n(written to {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}/report.md and results.json)")
+    (args.out / "results.json").write_text(
+        json.dumps(
+            {
+                "machine": info,
+                "settings": {k: str(v) for k, v in vars(args).items()},
+                "figures": figs,
+                "sizes": sizes,
+                "runs": [asdict(r) for r in runs],
+            },
+            indent=1,
+        )
+    )
+    print(
+        f"\n(written to {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}/report.md and results.json)"
+    )
     return 0
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=20, help="cold starts per subject and target (default 20)")
-    ap.add_argument("--warm", type=int, default=50, help="warm invocations per process (default 50; rounds × warm ≥ 1000)")
+    ap.add_argument(
+        "--warm", type=int, default=50, help="warm invocations per process (default 50; rounds × warm ≥ 1000)"
+    )
     ap.add_argument("--targets", default=",".join(TARGETS), help="canned,moto (default both)")
     ap.add_argument("--subjects", default=",".join(SUBJECTS), help="ours,floor,python (default all)")
     ap.add_argument("--warmup", type=int, default=1, help="untimed rounds first (default 1)")
-    ap.add_argument("--smoke", action="store_true", help="1 round, 3 warm invocations: checks that it works, times nothing")
+    ap.add_argument(
+        "--smoke", action="store_true", help="1 round, 3 warm invocations: checks that it works, times nothing"
+    )
     ap.add_argument("--ours", type=Path, default=OURS, help=f"our bootstrap (default {OURS.relative_to(ROOT)})")
-    ap.add_argument("--floor", type=Path, default=FLOOR, help=f"the floor's bootstrap (default {FLOOR.relative_to(ROOT)})")
-    ap.add_argument("--variant", action="append", default=[], metavar="NAME=PATH",
-                    help="one more Rust bootstrap, run like ours in the same rounds (repeatable): A/B a lever")
-    ap.add_argument("--env", action="append", default=[], metavar="SUBJECT:KEY=VALUE",
-                    help="extra environment for one subject (repeatable), e.g. ours:SSL_CERT_FILE=/etc/ssl/cert.pem")
+    ap.add_argument(
+        "--floor", type=Path, default=FLOOR, help=f"the floor's bootstrap (default {FLOOR.relative_to(ROOT)})"
+    )
+    ap.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="one more Rust bootstrap, run like ours in the same rounds (repeatable): A/B a lever",
+    )
+    ap.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="SUBJECT:KEY=VALUE",
+        help="extra environment for one subject (repeatable), e.g. ours:SSL_CERT_FILE=/etc/ssl/cert.pem",
+    )
     ap.add_argument("--wrap", default="", help="prefix for every subject's command, e.g. 'valgrind --tool=callgrind'")
     ap.add_argument("--out", type=Path, default=BENCH / "out", help="logs, report.md, results.json (default bench/out)")
     ap.add_argument("--no-sizes", action="store_true", help="skip the package sizes")
@@ -593,7 +674,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     if "floor" in args.subjects and not args.floor.is_file():
         missing.append(f"{args.floor}: run `cargo lambda build --release --example hello_runtime`")
     if "python" in args.subjects and not PEER_PYTHON.exists():
-        missing.append(f"{PEER_PYTHON}: python3.11 -m venv bench/.venv && bench/.venv/bin/pip install -r bench/requirements.txt")
+        missing.append(
+            f"{PEER_PYTHON}: python3.11 -m venv bench/.venv && bench/.venv/bin/pip install -r bench/requirements.txt"
+        )
     if missing:
         ap.error("missing:\n  " + "\n  ".join(missing))
     return args

@@ -66,7 +66,9 @@ def describe_cluster(name: str) -> dict:
             },
             "kubernetesNetworkConfig": {"serviceIpv4Cidr": "172.20.0.0/16", "ipFamily": "ipv4"},
             "logging": {"clusterLogging": [{"types": ["api", "audit", "authenticator"], "enabled": True}]},
-            "identity": {"oidc": {"issuer": "https://oidc.eks.us-east-1.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF"}},
+            "identity": {
+                "oidc": {"issuer": "https://oidc.eks.us-east-1.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF"}
+            },
             "status": "ACTIVE",
             "certificateAuthority": {"data": _CA},
             "platformVersion": "eks.12",

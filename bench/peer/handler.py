@@ -34,7 +34,9 @@ def _release_parameter(ami_type, version):
     arch = "arm64" if "ARM_64" in ami_type else "x86_64"
     if ami_type.startswith("AL2023_"):
         flavour = "nvidia" if "NVIDIA" in ami_type else "neuron" if "NEURON" in ami_type else "standard"
-        return f"/aws/service/eks/optimized-ami/{version}/amazon-linux-2023/{arch}/{flavour}/recommended/release_version"
+        return (
+            f"/aws/service/eks/optimized-ami/{version}/amazon-linux-2023/{arch}/{flavour}/recommended/release_version"
+        )
     if ami_type.startswith("AL2_"):
         suffix = "-gpu" if ami_type.endswith("GPU") else "-arm64" if arch == "arm64" else ""
         return f"/aws/service/eks/optimized-ami/{version}/amazon-linux-2{suffix}/recommended/release_version"
@@ -70,9 +72,12 @@ def handler(event, context):
         outcome, update = "UpToDate", None
     else:
         identity = context.aws_request_id
-        token = request.get("clientRequestToken") or hashlib.sha256(
-            "\n".join([identity, cluster_name, nodegroup_name, version, release or ""]).encode()
-        ).hexdigest()
+        token = (
+            request.get("clientRequestToken")
+            or hashlib.sha256(
+                "\n".join([identity, cluster_name, nodegroup_name, version, release or ""]).encode()
+            ).hexdigest()
+        )
         kwargs = dict(
             clusterName=cluster_name,
             nodegroupName=nodegroup_name,
@@ -93,14 +98,18 @@ def handler(event, context):
         }
         outcome = "Started"
 
-    print(json.dumps({
-        "message": "node group request done",
-        "cluster": cluster_name,
-        "nodegroup": nodegroup_name,
-        "outcome": outcome,
-        "update_id": update and update["id"],
-        "duration_ms": round((time.monotonic() - started) * 1000),
-    }))
+    print(
+        json.dumps(
+            {
+                "message": "node group request done",
+                "cluster": cluster_name,
+                "nodegroup": nodegroup_name,
+                "outcome": outcome,
+                "update_id": update and update["id"],
+                "duration_ms": round((time.monotonic() - started) * 1000),
+            }
+        )
+    )
     return {
         "clusterName": cluster_name,
         "nodegroupName": nodegroup_name,

@@ -16,6 +16,7 @@ import pytest
 import suite
 import testkit as tk
 
+
 def pytest_configure(config: pytest.Config) -> None:
     # SIGTERM (e.g. a CI timeout) unwinds like Ctrl-C, so fixtures stop their processes.
     tk.install_sigterm_handler()
@@ -35,9 +36,7 @@ def endpoint(workdir: Path) -> Iterator[tk.LocalEks]:
 @pytest.fixture(scope="module")
 def lam(endpoint: tk.LocalEks, workdir: Path) -> Iterator[tk.Lambda]:
     """The function, any cluster allowed."""
-    with tk.lambda_function(
-        endpoint.url, workdir, name="function"
-    ) as fn:
+    with tk.lambda_function(endpoint.url, workdir, name="function") as fn:
         yield fn
 
 

@@ -153,9 +153,11 @@ def run_event(path: Path, lam: tk.Lambda, eks: tk.LocalEks, expected: dict[str, 
         line = f"  outcome {S.good(got)}"
         if update:
             update_text = short(update["id"])
-            line += f", update {update_text} ({update['type']}, " + ", ".join(
-                f"{p['type']} {p['value']}" for p in update["params"]
-            ) + ")"
+            line += (
+                f", update {update_text} ({update['type']}, "
+                + ", ".join(f"{p['type']} {p['value']}" for p in update["params"])
+                + ")"
+            )
         out(line)
         if got == "DryRun":
             out(f"  would send UpdateNodegroupVersion {json.dumps(body['request'])}")
@@ -224,7 +226,11 @@ def main() -> int:
     rows: list[Row] = []
     keep_logs = True
     try:
-        out(S.dim(f"starting the local EKS endpoint, the Runtime API emulator and {tk.BOOTSTRAP.relative_to(tk.ROOT)} …"))
+        out(
+            S.dim(
+                f"starting the local EKS endpoint, the Runtime API emulator and {tk.BOOTSTRAP.relative_to(tk.ROOT)} …"
+            )
+        )
         with tk.local_eks(workdir) as eks, tk.lambda_function(eks.url, workdir) as lam:
             out(S.dim(f"endpoint {eks.url}, invoke {lam.emulator.invoke_url}; world: tests/fixtures/world.json"))
             out()

@@ -43,8 +43,17 @@ def fleet(endpoint: tk.LocalEks, workdir: Path) -> Iterator[tuple[tk.Emulator, l
 
 def seed_dup(eks: tk.LocalEks) -> None:
     # Many DescribeUpdate calls (one per process that finds the update running) must not end it.
-    eks.seed({"clusters": [{"name": "dup", "version": "1.31",
-                            "nodegroups": [{"name": "workers", "version": "1.30", "pollsInProgress": 10_000}]}]})
+    eks.seed(
+        {
+            "clusters": [
+                {
+                    "name": "dup",
+                    "version": "1.31",
+                    "nodegroups": [{"name": "workers", "version": "1.30", "pollsInProgress": 10_000}],
+                }
+            ]
+        }
+    )
 
 
 def summaries(fn: tk.FunctionProcess) -> list[dict[str, Any]]:
@@ -124,9 +133,14 @@ def test_twenty_processes_one_event_make_one_update(
     update_id, outcomes = check_round(eks, functions, payloads, answers, before)
     ng = eks.nodegroup_state("dup", "workers")
     tokens = {a[1]["target"]["clientRequestToken"] for a in answers}
-    suite.record("concurrency", "same event x20, 20 processes", updates=ng["updatesCreated"],
-             update_calls=ng["updateNodegroupVersionCalls"], wall_s=wall,
-             **{k.lower(): v for k, v in sorted(outcomes.items())})
+    suite.record(
+        "concurrency",
+        "same event x20, 20 processes",
+        updates=ng["updatesCreated"],
+        update_calls=ng["updateNodegroupVersionCalls"],
+        wall_s=wall,
+        **{k.lower(): v for k, v in sorted(outcomes.items())},
+    )
     assert len(tokens) == 1, "one event, one idempotency token"
     assert update_id
 
@@ -147,9 +161,14 @@ def test_twenty_processes_twenty_events_for_one_target_make_one_update(
     answers, wall = fire(emulator, payloads)
     update_id, outcomes = check_round(eks, functions, payloads, answers, before)
     ng = eks.nodegroup_state("dup", "workers")
-    suite.record("concurrency", "20 events for one target, 20 processes", updates=ng["updatesCreated"],
-             update_calls=ng["updateNodegroupVersionCalls"], wall_s=wall,
-             **{k.lower(): v for k, v in sorted(outcomes.items())})
+    suite.record(
+        "concurrency",
+        "20 events for one target, 20 processes",
+        updates=ng["updatesCreated"],
+        update_calls=ng["updateNodegroupVersionCalls"],
+        wall_s=wall,
+        **{k.lower(): v for k, v in sorted(outcomes.items())},
+    )
     assert outcomes.get("Started") == 1, outcomes
     assert len({a[1]["target"]["clientRequestToken"] for a in answers}) == PROCESSES
     assert update_id

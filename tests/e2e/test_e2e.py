@@ -70,9 +70,14 @@ def check_output(payload: Any, body: dict[str, Any]) -> None:
     assert body["outcome"] in OUTCOMES, body
     assert (body["clusterName"], body["nodegroupName"]) == subject_of(payload), body
     target = body["target"]
-    assert {"version", "releaseVersion", "launchTemplate", "force", "clientRequestToken", "latestReleaseVersion"} <= set(
-        target
-    ), target
+    assert {
+        "version",
+        "releaseVersion",
+        "launchTemplate",
+        "force",
+        "clientRequestToken",
+        "latestReleaseVersion",
+    } <= set(target), target
     given = suite.request_of(payload).get("clientRequestToken")
     if given is not None:
         assert target["clientRequestToken"] == given, "a given token is used verbatim"
@@ -250,9 +255,7 @@ def test_one_event_delivered_twice_makes_one_update(lam: tk.Lambda, world_eks: t
 def test_same_request_in_two_events_while_the_first_runs(lam: tk.Lambda, world_eks: tk.LocalEks) -> None:
     first = expect_ok(lam, envelope(WORKERS_131, event_id="aaaaaaaa-0000-0000-0000-000000000001"), "Started")
     assert world_eks.describe_nodegroup("prod", "workers")["status"] == "UPDATING"
-    second = expect_ok(
-        lam, envelope(WORKERS_131, event_id="aaaaaaaa-0000-0000-0000-000000000002"), "AlreadyInProgress"
-    )
+    second = expect_ok(lam, envelope(WORKERS_131, event_id="aaaaaaaa-0000-0000-0000-000000000002"), "AlreadyInProgress")
     assert second["update"]["id"] == first["update"]["id"]
     assert second["update"]["status"] == "InProgress"
     # Another event, another token (the token follows the event's identity).
@@ -270,7 +273,11 @@ def test_step_functions_retry_of_a_bare_request_finds_the_running_update(
 
 
 def test_redelivered_event_with_latest_launch_template_version(lam: tk.Lambda, world_eks: tk.LocalEks) -> None:
-    detail = {"clusterName": "prod", "nodegroupName": "gpu-custom", "launchTemplate": {"name": "gpu-custom-lt", "version": "$Latest"}}
+    detail = {
+        "clusterName": "prod",
+        "nodegroupName": "gpu-custom",
+        "launchTemplate": {"name": "gpu-custom-lt", "version": "$Latest"},
+    }
     event = envelope(detail, event_id="bbbbbbbb-0000-0000-0000-000000000001")
     first = expect_ok(lam, event, "Started")
     ok, second = call(lam, event)
@@ -313,7 +320,14 @@ def test_malformed_payload_is_invalid_input_and_the_process_stays_up(
         (envelope({"clusterName": "prod", "nodeGroupName": "workers"}), "did you mean `nodegroupName`?"),
         (envelope({}), "`detail`"),
     ],
-    ids=["mistyped-force", "bad-version", "unknown-field", "missing-nodegroup", "envelope-unknown-field", "envelope-empty"],
+    ids=[
+        "mistyped-force",
+        "bad-version",
+        "unknown-field",
+        "missing-nodegroup",
+        "envelope-unknown-field",
+        "envelope-empty",
+    ],
 )
 def test_invalid_requests(payload: Any, needle: str, lam: tk.Lambda, world_eks: tk.LocalEks) -> None:
     expect_error(lam, payload, "InvalidInput", needle)
@@ -325,7 +339,9 @@ def test_invalid_requests(payload: Any, needle: str, lam: tk.Lambda, world_eks: 
 
 def test_update_in_progress_of_another_kind(lam: tk.Lambda, eks: tk.LocalEks) -> None:
     seeded = eks.seed(
-        one_cluster([{"name": "busy", "version": "1.30", "runningUpdate": {"type": "ConfigUpdate"}, "pollsInProgress": 10}])
+        one_cluster(
+            [{"name": "busy", "version": "1.30", "runningUpdate": {"type": "ConfigUpdate"}, "pollsInProgress": 10}]
+        )
     )
     running = seeded_ids(seeded, "prod", "busy")["runningUpdateId"]
     message = expect_error(lam, {"clusterName": "prod", "nodegroupName": "busy", "version": "1.31"}, "UpdateInProgress")
@@ -415,7 +431,10 @@ PRECONDITIONS = [
     ),
     pytest.param(None, {"nodegroupName": "gpu-custom", "version": "1.31"}, "custom AMI", id="custom-ami-version"),
     pytest.param(
-        None, {"nodegroupName": "gpu-custom", "releaseVersion": "1.30.9-20251120"}, "custom AMI", id="custom-ami-release"
+        None,
+        {"nodegroupName": "gpu-custom", "releaseVersion": "1.30.9-20251120"},
+        "custom AMI",
+        id="custom-ami-release",
     ),
     pytest.param(
         None,
@@ -485,7 +504,9 @@ def test_cluster_outside_the_allowlist_is_not_allowed_before_any_aws_call(
 
 def test_cluster_inside_the_allowlist_is_served(restricted_lam: tk.Lambda, eks: tk.LocalEks) -> None:
     eks.seed(one_cluster([{"name": "workers", "version": "1.30"}], name="staging-blue"))
-    body = expect_ok(restricted_lam, {"clusterName": "staging-blue", "nodegroupName": "workers", "version": "1.31"}, "Started")
+    body = expect_ok(
+        restricted_lam, {"clusterName": "staging-blue", "nodegroupName": "workers", "version": "1.31"}, "Started"
+    )
     assert calls_on(eks, "staging-blue", "workers") == (1, 1)
     assert body["update"]["status"] == "InProgress"
 
@@ -516,7 +537,11 @@ def test_up_to_date_makes_no_update_call(lam: tk.Lambda, world_eks: tk.LocalEks)
 
 
 def test_custom_ami_at_the_requested_template_version_is_up_to_date(lam: tk.Lambda, world_eks: tk.LocalEks) -> None:
-    payload = {"clusterName": "prod", "nodegroupName": "gpu-custom", "launchTemplate": {"id": "lt-0a1b2c3d4e5f60718", "version": "3"}}
+    payload = {
+        "clusterName": "prod",
+        "nodegroupName": "gpu-custom",
+        "launchTemplate": {"id": "lt-0a1b2c3d4e5f60718", "version": "3"},
+    }
     expect_ok(lam, payload, "UpToDate")
     assert world_eks.update_calls_total() == 0
 
@@ -615,7 +640,8 @@ def test_ssm_down_without_the_gate_starts_and_warns(lam: tk.Lambda, eks: tk.Loca
     assert body["target"]["latestReleaseVersion"] is None, body["target"]
     assert body["target"]["releaseVersion"] is None, "EKS chooses the release"
     warnings = [
-        r for r in lam.function.records(start)
+        r
+        for r in lam.function.records(start)
         if r.get("level") == "WARN" and "SSM" in r.get("fields", {}).get("message", "")
     ]
     assert warnings, "the unknown latest release must be said in the log"
@@ -679,7 +705,10 @@ def test_one_summary_line_per_invocation(lam: tk.Lambda, world_eks: tk.LocalEks)
     payloads = [
         (WORKERS_131, False),
         (WORKERS_131, False),
-        ({"clusterName": "prod", "nodegroupName": "web", "version": "1.31", "releaseVersion": "1.31.2-20241115"}, False),
+        (
+            {"clusterName": "prod", "nodegroupName": "web", "version": "1.31", "releaseVersion": "1.31.2-20241115"},
+            False,
+        ),
         ({"clusterName": "prod", "nodegroupName": "nope"}, False),
         ('"hello"', True),
     ]

@@ -68,49 +68,150 @@ def timed_call(lam: tk.Lambda, payload: Any) -> tuple[bool, dict[str, Any], floa
 
 # (id, fault rules, seed, payload, expected errorType or outcome, attempts the faults see)
 FAULTS = [
-    ("throttle 429 x10, DescribeNodegroup", [{"operation": "DescribeNodegroup", "kind": "throttle", "count": 10}],
-     "world", WORKERS_131, "Throttled", RETRYABLE_ATTEMPTS),
-    ("throttle 429 x10, ListUpdates (resume path)", [{"operation": "ListUpdates", "kind": "throttle", "count": 10}],
-     "busy", BUSY_131, "Throttled", RETRYABLE_ATTEMPTS),
-    ("5xx burst x10, DescribeCluster", [{"operation": "DescribeCluster", "kind": "error500", "count": 10}],
-     "world", WORKERS_131, "ServiceError", RETRYABLE_ATTEMPTS),
-    ("5xx burst x10, UpdateNodegroupVersion",
-     [{"operation": "UpdateNodegroupVersion", "kind": "error500", "count": 10}],
-     "world", WORKERS_131, "ServiceError", RETRYABLE_ATTEMPTS),
-    ("5xx blip x2, DescribeCluster (absorbed)", [{"operation": "DescribeCluster", "kind": "error500", "count": 2}],
-     "world", WORKERS_131, "Started", 2),
-    ("stall 7 s x1, DescribeNodegroup (absorbed)",
-     [{"operation": "DescribeNodegroup", "kind": "stall", "stallSeconds": 7, "count": 1}],
-     "world", WORKERS_131, "Started", 1),
-    ("stall 8 s x10, DescribeCluster (past the attempt timeout)",
-     [{"operation": "DescribeCluster", "kind": "stall", "stallSeconds": 8, "count": 10}],
-     "world", WORKERS_131, "ServiceError", RETRYABLE_ATTEMPTS),
-    ("connection reset x10, DescribeNodegroup", [{"operation": "DescribeNodegroup", "kind": "reset", "count": 10}],
-     "world", WORKERS_131, "ServiceError", RETRYABLE_ATTEMPTS),
-    ("connection reset x1, UpdateNodegroupVersion (absorbed)",
-     [{"operation": "UpdateNodegroupVersion", "kind": "reset", "count": 1}],
-     "world", WORKERS_131, "Started", 1),
-    ("truncated body x10, DescribeCluster", [{"operation": "DescribeCluster", "kind": "truncated", "count": 10}],
-     "world", WORKERS_131, "ServiceError", RETRYABLE_ATTEMPTS),
-    ("truncated body x1, UpdateNodegroupVersion (absorbed)",
-     [{"operation": "UpdateNodegroupVersion", "kind": "truncated", "count": 1}],
-     "world", WORKERS_131, "Started", 1),
-    ("non-JSON 200 x10, DescribeNodegroup", [{"operation": "DescribeNodegroup", "kind": "notjson", "count": 10}],
-     "world", WORKERS_131, "ServiceError", 1),
-    ("non-JSON 200 x10, ListUpdates (resume path)", [{"operation": "ListUpdates", "kind": "notjson", "count": 10}],
-     "busy", BUSY_131, "ServiceError", 1),
-    ("404 x1, DescribeNodegroup", [{"operation": "DescribeNodegroup", "kind": "notfound", "count": 1}],
-     "world", WORKERS_131, "NotFound", 1),
-    ("403 x1, DescribeCluster", [{"operation": "DescribeCluster", "kind": "denied", "count": 1}],
-     "world", WORKERS_131, "AccessDenied", 1),
-    ("403 x1, UpdateNodegroupVersion", [{"operation": "UpdateNodegroupVersion", "kind": "denied", "count": 1}],
-     "world", WORKERS_131, "AccessDenied", 1),
-    ("403 x1, SSM GetParameter with a soak gate",
-     [{"operation": "GetParameter", "service": "ssm", "kind": "denied", "count": 1}],
-     "soaked", SOAK_GATED, "AccessDenied", 1),
-    ("reset x10, SSM GetParameter with a soak gate",
-     [{"operation": "GetParameter", "service": "ssm", "kind": "reset", "count": 10}],
-     "soaked", SOAK_GATED, "ServiceError", RETRYABLE_ATTEMPTS),
+    (
+        "throttle 429 x10, DescribeNodegroup",
+        [{"operation": "DescribeNodegroup", "kind": "throttle", "count": 10}],
+        "world",
+        WORKERS_131,
+        "Throttled",
+        RETRYABLE_ATTEMPTS,
+    ),
+    (
+        "throttle 429 x10, ListUpdates (resume path)",
+        [{"operation": "ListUpdates", "kind": "throttle", "count": 10}],
+        "busy",
+        BUSY_131,
+        "Throttled",
+        RETRYABLE_ATTEMPTS,
+    ),
+    (
+        "5xx burst x10, DescribeCluster",
+        [{"operation": "DescribeCluster", "kind": "error500", "count": 10}],
+        "world",
+        WORKERS_131,
+        "ServiceError",
+        RETRYABLE_ATTEMPTS,
+    ),
+    (
+        "5xx burst x10, UpdateNodegroupVersion",
+        [{"operation": "UpdateNodegroupVersion", "kind": "error500", "count": 10}],
+        "world",
+        WORKERS_131,
+        "ServiceError",
+        RETRYABLE_ATTEMPTS,
+    ),
+    (
+        "5xx blip x2, DescribeCluster (absorbed)",
+        [{"operation": "DescribeCluster", "kind": "error500", "count": 2}],
+        "world",
+        WORKERS_131,
+        "Started",
+        2,
+    ),
+    (
+        "stall 7 s x1, DescribeNodegroup (absorbed)",
+        [{"operation": "DescribeNodegroup", "kind": "stall", "stallSeconds": 7, "count": 1}],
+        "world",
+        WORKERS_131,
+        "Started",
+        1,
+    ),
+    (
+        "stall 8 s x10, DescribeCluster (past the attempt timeout)",
+        [{"operation": "DescribeCluster", "kind": "stall", "stallSeconds": 8, "count": 10}],
+        "world",
+        WORKERS_131,
+        "ServiceError",
+        RETRYABLE_ATTEMPTS,
+    ),
+    (
+        "connection reset x10, DescribeNodegroup",
+        [{"operation": "DescribeNodegroup", "kind": "reset", "count": 10}],
+        "world",
+        WORKERS_131,
+        "ServiceError",
+        RETRYABLE_ATTEMPTS,
+    ),
+    (
+        "connection reset x1, UpdateNodegroupVersion (absorbed)",
+        [{"operation": "UpdateNodegroupVersion", "kind": "reset", "count": 1}],
+        "world",
+        WORKERS_131,
+        "Started",
+        1,
+    ),
+    (
+        "truncated body x10, DescribeCluster",
+        [{"operation": "DescribeCluster", "kind": "truncated", "count": 10}],
+        "world",
+        WORKERS_131,
+        "ServiceError",
+        RETRYABLE_ATTEMPTS,
+    ),
+    (
+        "truncated body x1, UpdateNodegroupVersion (absorbed)",
+        [{"operation": "UpdateNodegroupVersion", "kind": "truncated", "count": 1}],
+        "world",
+        WORKERS_131,
+        "Started",
+        1,
+    ),
+    (
+        "non-JSON 200 x10, DescribeNodegroup",
+        [{"operation": "DescribeNodegroup", "kind": "notjson", "count": 10}],
+        "world",
+        WORKERS_131,
+        "ServiceError",
+        1,
+    ),
+    (
+        "non-JSON 200 x10, ListUpdates (resume path)",
+        [{"operation": "ListUpdates", "kind": "notjson", "count": 10}],
+        "busy",
+        BUSY_131,
+        "ServiceError",
+        1,
+    ),
+    (
+        "404 x1, DescribeNodegroup",
+        [{"operation": "DescribeNodegroup", "kind": "notfound", "count": 1}],
+        "world",
+        WORKERS_131,
+        "NotFound",
+        1,
+    ),
+    (
+        "403 x1, DescribeCluster",
+        [{"operation": "DescribeCluster", "kind": "denied", "count": 1}],
+        "world",
+        WORKERS_131,
+        "AccessDenied",
+        1,
+    ),
+    (
+        "403 x1, UpdateNodegroupVersion",
+        [{"operation": "UpdateNodegroupVersion", "kind": "denied", "count": 1}],
+        "world",
+        WORKERS_131,
+        "AccessDenied",
+        1,
+    ),
+    (
+        "403 x1, SSM GetParameter with a soak gate",
+        [{"operation": "GetParameter", "service": "ssm", "kind": "denied", "count": 1}],
+        "soaked",
+        SOAK_GATED,
+        "AccessDenied",
+        1,
+    ),
+    (
+        "reset x10, SSM GetParameter with a soak gate",
+        [{"operation": "GetParameter", "service": "ssm", "kind": "reset", "count": 10}],
+        "soaked",
+        SOAK_GATED,
+        "ServiceError",
+        RETRYABLE_ATTEMPTS,
+    ),
 ]
 SEEDS = {"world": suite.world, "busy": busy_world, "soaked": lambda: soaked_world(age_days=30)}
 # Failures on which no update may exist afterwards (the faults above all strike before EKS
@@ -171,8 +272,12 @@ def test_a_listed_update_that_404s_is_passed_over_then_found_on_retry(flam: tk.L
     ok, body, wall = timed_call(flam, BUSY_131)
     left = eks.faults()["rules"]
     eks.clear_faults()
-    suite.record("resume-404", "one listed update 404s (the running one)",
-             answer=body.get("errorType") or body.get("outcome"), wall_s=wall)
+    suite.record(
+        "resume-404",
+        "one listed update 404s (the running one)",
+        answer=body.get("errorType") or body.get("outcome"),
+        wall_s=wall,
+    )
     assert left == [], "the function never described the running update"
     assert not ok and body["errorType"] == "UpdateInProgress", body
     assert "no update is InProgress" in body["errorMessage"], body
@@ -193,7 +298,9 @@ def test_updates_that_all_404_never_become_not_found(flam: tk.Lambda, eks: tk.Lo
     ok, body, wall = timed_call(flam, BUSY_131)
     described = before - armed(eks)
     eks.clear_faults()
-    suite.record("resume-404", "every listed update 404s", answer=body.get("errorType"), describes=described, wall_s=wall)
+    suite.record(
+        "resume-404", "every listed update 404s", answer=body.get("errorType"), describes=described, wall_s=wall
+    )
     assert not ok and body["errorType"] == "UpdateInProgress", body
     assert described == listed == 4, "each listed update is described once (404 is not retried by the SDK)"
     ok, retried = call(flam, BUSY_131)
@@ -232,16 +339,28 @@ DEADLINE_BUDGET = 8.0
 @pytest.mark.parametrize(
     "case, seed, payload, rule",
     [
-        ("stall 30 s x10, DescribeNodegroup", "world", WORKERS_131,
-         {"operation": "DescribeNodegroup", "kind": "stall", "stallSeconds": 30, "count": 10}),
-        ("stall 30 s x10, ListUpdates (after two reads)", "busy", BUSY_131,
-         {"operation": "ListUpdates", "kind": "stall", "stallSeconds": 30, "count": 10}),
+        (
+            "stall 30 s x10, DescribeNodegroup",
+            "world",
+            WORKERS_131,
+            {"operation": "DescribeNodegroup", "kind": "stall", "stallSeconds": 30, "count": 10},
+        ),
+        (
+            "stall 30 s x10, ListUpdates (after two reads)",
+            "busy",
+            BUSY_131,
+            {"operation": "ListUpdates", "kind": "stall", "stallSeconds": 30, "count": 10},
+        ),
     ],
     ids=["describe-nodegroup", "list-updates"],
 )
 def test_a_stall_ends_as_service_error_before_the_invocation_deadline(
-    case: str, seed: str, payload: dict, rule: dict,
-    deadline_lam: tuple[tk.ThreadedRuntimeApi, tk.FunctionProcess], eks: tk.LocalEks,
+    case: str,
+    seed: str,
+    payload: dict,
+    rule: dict,
+    deadline_lam: tuple[tk.ThreadedRuntimeApi, tk.FunctionProcess],
+    eks: tk.LocalEks,
 ) -> None:
     api, fn = deadline_lam
     pid = fn.process.pid
@@ -251,9 +370,14 @@ def test_a_stall_ends_as_service_error_before_the_invocation_deadline(
 
     result = api.invoke(payload, budget=DEADLINE_BUDGET)
     attempts = before - armed(eks)
-    suite.record("deadline", f"{case}, deadline now+{DEADLINE_BUDGET:.0f} s", answer=answer_of(result),
-             attempts=attempts, wall_s=result.elapsed,
-             margin_s=(result.deadline_ms - result.answered_ms) / 1000)
+    suite.record(
+        "deadline",
+        f"{case}, deadline now+{DEADLINE_BUDGET:.0f} s",
+        answer=answer_of(result),
+        attempts=attempts,
+        wall_s=result.elapsed,
+        margin_s=(result.deadline_ms - result.answered_ms) / 1000,
+    )
     assert not result.ok and result.body["errorType"] == "ServiceError", result.body
     assert "timed out" in result.body["errorMessage"], result.body
     assert result.before_deadline, f"answered {result.answered_ms - result.deadline_ms} ms after the deadline"
@@ -264,7 +388,9 @@ def test_a_stall_ends_as_service_error_before_the_invocation_deadline(
     serves_the_next_event(api, fn, eks, pid)
 
 
-def test_no_time_left_makes_no_call(deadline_lam: tuple[tk.ThreadedRuntimeApi, tk.FunctionProcess], eks: tk.LocalEks) -> None:
+def test_no_time_left_makes_no_call(
+    deadline_lam: tuple[tk.ThreadedRuntimeApi, tk.FunctionProcess], eks: tk.LocalEks
+) -> None:
     """A deadline inside the 1 s margin: ServiceError at once, and no AWS call at all."""
     api, fn = deadline_lam
     pid = fn.process.pid
@@ -273,8 +399,13 @@ def test_no_time_left_makes_no_call(deadline_lam: tuple[tk.ThreadedRuntimeApi, t
 
     result = api.invoke(WORKERS_131, budget=0.9)
     hits = 100 - armed(eks)
-    suite.record("deadline", "deadline now+0.9 s (inside the 1 s margin)", answer=answer_of(result), aws_calls=hits,
-             wall_s=result.elapsed)
+    suite.record(
+        "deadline",
+        "deadline now+0.9 s (inside the 1 s margin)",
+        answer=answer_of(result),
+        aws_calls=hits,
+        wall_s=result.elapsed,
+    )
     assert not result.ok and result.body["errorType"] == "ServiceError", result.body
     assert "no time left before the invocation's deadline" in result.body["errorMessage"], result.body
     assert hits == 0, "a call was made with no time left to make it"
@@ -288,8 +419,9 @@ def test_a_real_deadline_leaves_normal_work_alone(
     api, fn = deadline_lam
     eks.seed(suite.world())
     result = api.invoke(WORKERS_131, budget=DEADLINE_BUDGET)
-    suite.record("deadline", f"no fault, deadline now+{DEADLINE_BUDGET:.0f} s", answer=answer_of(result),
-             wall_s=result.elapsed)
+    suite.record(
+        "deadline", f"no fault, deadline now+{DEADLINE_BUDGET:.0f} s", answer=answer_of(result), wall_s=result.elapsed
+    )
     assert result.ok and result.body["outcome"] == "Started", result.body
     assert result.before_deadline
     # No "implausible deadline" warning: this one was honoured.

@@ -44,7 +44,9 @@ def forms(value: str) -> set[str]:
     return {value, urllib.parse.quote(value, safe=""), json.dumps(value)[1:-1], value[6:30]}
 
 
-def leaks(text: str, names: tuple[str, ...] = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")) -> list[str]:
+def leaks(
+    text: str, names: tuple[str, ...] = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+) -> list[str]:
     return sorted({name for name in names for form in forms(CREDENTIALS[name]) if form in text})
 
 
@@ -60,40 +62,54 @@ def test_the_leak_check_sees_each_credential() -> None:
 def hlam(endpoint: tk.LocalEks, workdir: Path) -> Iterator[tk.Lambda]:
     """The function with the fake credentials and an allowlist (so NotAllowed can be provoked)."""
     with tk.lambda_function(
-        endpoint.url, workdir, name="function-hygiene",
+        endpoint.url,
+        workdir,
+        name="function-hygiene",
         extra_env={**CREDENTIALS, "ALLOWED_CLUSTERS": "prod,staging-*"},
     ) as fn:
         yield fn
 
 
 def busy(kind: str, **update: Any) -> dict[str, Any]:
-    return one_cluster([{"name": "busy", "version": "1.30", "pollsInProgress": 50,
-                         "runningUpdate": {"type": kind, **update}}])
+    return one_cluster(
+        [{"name": "busy", "version": "1.30", "pollsInProgress": 50, "runningUpdate": {"type": kind, **update}}]
+    )
 
 
 # (seed, fault rules, payload, expected outcome or errorType); run in order on one process.
 RUN: list[tuple[Any, list[dict[str, Any]], Any, str]] = [
     ("world", [], WORKERS_131, "Started"),
     (None, [], WORKERS_131, "AlreadyInProgress"),
-    ("world", [], {"clusterName": "prod", "nodegroupName": "web", "version": "1.31",
-                   "releaseVersion": "1.31.2-20241115"}, "UpToDate"),
+    (
+        "world",
+        [],
+        {"clusterName": "prod", "nodegroupName": "web", "version": "1.31", "releaseVersion": "1.31.2-20241115"},
+        "UpToDate",
+    ),
     ("world", [], {**WORKERS_131, "dryRun": True}, "DryRun"),
-    (soaked_world(age_days=2), [], {"clusterName": "prod", "nodegroupName": "behind", "minReleaseAgeDays": 7},
-     "Deferred"),
+    (
+        soaked_world(age_days=2),
+        [],
+        {"clusterName": "prod", "nodegroupName": "behind", "minReleaseAgeDays": 7},
+        "Deferred",
+    ),
     ("world", [], envelope({"clusterName": "prod", "nodeGroupName": "workers"}), "InvalidInput"),
     ("world", [], {"clusterName": "other", "nodegroupName": "workers"}, "NotAllowed"),
     ("world", [], {"clusterName": "prod", "nodegroupName": "nope"}, "NotFound"),
     ("world", [], {"clusterName": "prod", "nodegroupName": "web", "version": "1.30"}, "PreconditionFailed"),
-    (busy("ConfigUpdate"), [], {"clusterName": "prod", "nodegroupName": "busy", "version": "1.31"},
-     "UpdateInProgress"),
+    (busy("ConfigUpdate"), [], {"clusterName": "prod", "nodegroupName": "busy", "version": "1.31"}, "UpdateInProgress"),
     ("world", [{"operation": "UpdateNodegroupVersion", "kind": "denied"}], WORKERS_131, "AccessDenied"),
     ("world", [{"operation": "DescribeNodegroup", "kind": "throttle", "count": 10}], WORKERS_131, "Throttled"),
     ("world", [{"operation": "DescribeCluster", "kind": "error500", "count": 10}], WORKERS_131, "ServiceError"),
     ("world", [{"operation": "DescribeCluster", "kind": "reset", "count": 10}], WORKERS_131, "ServiceError"),
     ("world", [{"operation": "DescribeNodegroup", "kind": "truncated", "count": 10}], WORKERS_131, "ServiceError"),
     ("world", [{"operation": "DescribeNodegroup", "kind": "notjson", "count": 10}], WORKERS_131, "ServiceError"),
-    ("world", [{"operation": "GetParameter", "service": "ssm", "kind": "denied"}],
-     {"clusterName": "prod", "nodegroupName": "workers", "minReleaseAgeDays": 3}, "AccessDenied"),
+    (
+        "world",
+        [{"operation": "GetParameter", "service": "ssm", "kind": "denied"}],
+        {"clusterName": "prod", "nodegroupName": "workers", "minReleaseAgeDays": 3},
+        "AccessDenied",
+    ),
 ]
 
 
@@ -133,8 +149,12 @@ def test_no_credential_in_any_answer_message_or_log_line(hlam: tk.Lambda, eks: t
 
     log = hlam.function.process.log_text(start)
     records = hlam.function.records(start)
-    suite.record("hygiene", f"INFO logs, {len(RUN) + 2} invocations, every outcome and errorType",
-             log_lines=len(records), leaks=",".join(leaks(log + "".join(answers))) or "none")
+    suite.record(
+        "hygiene",
+        f"INFO logs, {len(RUN) + 2} invocations, every outcome and errorType",
+        log_lines=len(records),
+        leaks=",".join(leaks(log + "".join(answers))) or "none",
+    )
     assert leaks("".join(answers)) == [], "a credential in an answer"
     assert leaks(log) == [], "a credential in the function's log"
     assert leaks(hlam.emulator.process.log_text()) == [], "a credential in the Runtime API emulator's log"
@@ -143,10 +163,16 @@ def test_no_credential_in_any_answer_message_or_log_line(hlam: tk.Lambda, eks: t
 @pytest.mark.parametrize(
     "name, raw, needle",
     [
-        ("1 MiB object", json.dumps({"clusterName": "prod", "nodegroupName": "workers", "pad": "x" * MiB}),
-         "a request is at most 64 KiB"),
-        ("5 MiB object", json.dumps({"clusterName": "prod", "nodegroupName": "workers", "pad": "x" * (5 * MiB)}),
-         "a request is at most 64 KiB"),
+        (
+            "1 MiB object",
+            json.dumps({"clusterName": "prod", "nodegroupName": "workers", "pad": "x" * MiB}),
+            "a request is at most 64 KiB",
+        ),
+        (
+            "5 MiB object",
+            json.dumps({"clusterName": "prod", "nodegroupName": "workers", "pad": "x" * (5 * MiB)}),
+            "a request is at most 64 KiB",
+        ),
         ("1 MiB of nested arrays", "[" * (MiB // 2) + "]" * (MiB // 2), "not a usable JSON request"),
         ("60 KB of nested arrays (under the cap)", "[" * 30_000 + "]" * 30_000, "not a usable JSON request"),
         ("1 MiB of invalid UTF-8", b"\xff\xfe" * (MiB // 2), "not a usable JSON request"),
@@ -161,8 +187,9 @@ def test_oversized_and_hostile_payloads_are_invalid_input_quickly(
     start = time.monotonic()
     ok, body = hlam.invoke(raw, raw=True)
     wall = time.monotonic() - start
-    suite.record("hostile", name, answer=body.get("errorType"), message_bytes=len(body.get("errorMessage", "")),
-             wall_s=wall)
+    suite.record(
+        "hostile", name, answer=body.get("errorType"), message_bytes=len(body.get("errorMessage", "")), wall_s=wall
+    )
     assert not ok and body["errorType"] == "InvalidInput", body
     assert needle in body["errorMessage"], body
     assert len(body["errorMessage"]) < 1024, "the refusal does not echo the payload"
@@ -193,10 +220,18 @@ def debug_log(endpoint: tk.LocalEks, workdir: Path) -> str:
         answers.append(lam.invoke(WORKERS_131))
         endpoint.clear_faults()
         assert [a[1].get("outcome") or a[1].get("errorType") for a in answers] == [
-            "Started", "AccessDenied", "ServiceError"]
+            "Started",
+            "AccessDenied",
+            "ServiceError",
+        ]
         text = lam.function.process.log_text() + "".join(json.dumps(a[1]) for a in answers)
-    suite.record("hygiene", "DEBUG logs, 3 invocations", log_bytes=len(text),
-             leaks=",".join(leaks(text)) or "none", access_key_id_occurrences=text.count(ACCESS_KEY_ID))
+    suite.record(
+        "hygiene",
+        "DEBUG logs, 3 invocations",
+        log_bytes=len(text),
+        leaks=",".join(leaks(text)) or "none",
+        access_key_id_occurrences=text.count(ACCESS_KEY_ID),
+    )
     return text
 
 

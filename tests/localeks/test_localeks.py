@@ -339,7 +339,12 @@ REJECTIONS = [
     ("version-major-only", {}, {"version": "1"}, "InvalidParameterException"),
     ("older-release", {}, {"releaseVersion": "1.30.4-20241001"}, "InvalidParameterException"),
     ("older-release-patch", {}, {"releaseVersion": "1.30.3-20250101"}, "InvalidParameterException"),
-    ("release-minor-differs", {}, {"version": "1.31", "releaseVersion": "1.30.9-20251120"}, "InvalidParameterException"),
+    (
+        "release-minor-differs",
+        {},
+        {"version": "1.31", "releaseVersion": "1.30.9-20251120"},
+        "InvalidParameterException",
+    ),
     ("release-minor-differs-implicit", {}, {"releaseVersion": "1.31.2-20241115"}, "InvalidParameterException"),
     (
         "windows-release-minor-differs",
@@ -349,7 +354,12 @@ REJECTIONS = [
     ),
     ("release-malformed", {}, {"releaseVersion": "latest"}, "InvalidParameterException"),
     ("al2-past-1.32", {"amiType": "AL2_x86_64", "version": "1.32"}, {"version": "1.33"}, "InvalidParameterException"),
-    ("custom-with-version", {"amiType": "CUSTOM", "launchTemplate": LT}, {"version": "1.31"}, "InvalidParameterException"),
+    (
+        "custom-with-version",
+        {"amiType": "CUSTOM", "launchTemplate": LT},
+        {"version": "1.31"},
+        "InvalidParameterException",
+    ),
     (
         "custom-with-release",
         {"amiType": "CUSTOM", "launchTemplate": LT},
@@ -362,16 +372,36 @@ REJECTIONS = [
         {"launchTemplate": {"id": LT["id"], "name": LT["name"], "version": "2"}},
         "InvalidParameterException",
     ),
-    ("lt-neither-id-nor-name", {"launchTemplate": LT}, {"launchTemplate": {"version": "2"}}, "InvalidParameterException"),
-    ("lt-bad-version", {"launchTemplate": LT}, {"launchTemplate": {"id": LT["id"], "version": "two"}}, "InvalidParameterException"),
-    ("lt-on-ng-without-one", {}, {"launchTemplate": {"name": "workers-lt", "version": "2"}}, "InvalidParameterException"),
+    (
+        "lt-neither-id-nor-name",
+        {"launchTemplate": LT},
+        {"launchTemplate": {"version": "2"}},
+        "InvalidParameterException",
+    ),
+    (
+        "lt-bad-version",
+        {"launchTemplate": LT},
+        {"launchTemplate": {"id": LT["id"], "version": "two"}},
+        "InvalidParameterException",
+    ),
+    (
+        "lt-on-ng-without-one",
+        {},
+        {"launchTemplate": {"name": "workers-lt", "version": "2"}},
+        "InvalidParameterException",
+    ),
     (
         "lt-other-id",
         {"launchTemplate": LT},
         {"launchTemplate": {"id": "lt-0fedcba9876543210", "version": "2"}},
         "InvalidParameterException",
     ),
-    ("lt-other-name", {"launchTemplate": LT}, {"launchTemplate": {"name": "other-lt", "version": "2"}}, "InvalidParameterException"),
+    (
+        "lt-other-name",
+        {"launchTemplate": LT},
+        {"launchTemplate": {"name": "other-lt", "version": "2"}},
+        "InvalidParameterException",
+    ),
     ("status-updating", {"status": "UPDATING"}, {}, "ResourceInUseException"),
     ("status-create-failed", {"status": "CREATE_FAILED"}, {}, "InvalidRequestException"),
 ]
@@ -402,9 +432,21 @@ ACCEPTED = [
     ("same-version-latest-release", {}, {}),
     ("newer-release-same-minor", {}, {"releaseVersion": "1.30.4-20241201"}),
     ("same-release", {}, {"releaseVersion": "1.30.4-20241109"}),
-    ("minor-numeric-not-lexical", {"version": "1.9", "releaseVersion": "1.9.0-20240101"}, {"version": "1.10", "releaseVersion": "1.10.1-20240101"}),
-    ("bottlerocket-release-any-minor", {"amiType": "BOTTLEROCKET_x86_64", "releaseVersion": "1.26.1-943d9a41"}, {"version": "1.31", "releaseVersion": "1.27.0-12ab34cd"}),
-    ("custom-with-lt-only", {"amiType": "CUSTOM", "launchTemplate": LT}, {"launchTemplate": {"id": LT["id"], "version": "2"}}),
+    (
+        "minor-numeric-not-lexical",
+        {"version": "1.9", "releaseVersion": "1.9.0-20240101"},
+        {"version": "1.10", "releaseVersion": "1.10.1-20240101"},
+    ),
+    (
+        "bottlerocket-release-any-minor",
+        {"amiType": "BOTTLEROCKET_x86_64", "releaseVersion": "1.26.1-943d9a41"},
+        {"version": "1.31", "releaseVersion": "1.27.0-12ab34cd"},
+    ),
+    (
+        "custom-with-lt-only",
+        {"amiType": "CUSTOM", "launchTemplate": LT},
+        {"launchTemplate": {"id": LT["id"], "version": "2"}},
+    ),
     ("lt-by-name", {"launchTemplate": LT}, {"launchTemplate": {"name": "workers-lt", "version": "2"}}),
     ("degraded", {"status": "DEGRADED"}, {"version": "1.31"}),
     ("al2-at-1.32", {"amiType": "AL2_x86_64", "version": "1.31"}, {"version": "1.31"}),
@@ -533,10 +575,14 @@ def test_same_token_same_parameters_returns_the_same_update(url: str, eks: Any) 
 
 def test_same_token_other_parameters_is_invalid_request(url: str, eks: Any) -> None:
     seed(url, prod())
-    eks.update_nodegroup_version(clusterName="prod", nodegroupName="workers", version="1.31", clientRequestToken="tok-1")
+    eks.update_nodegroup_version(
+        clusterName="prod", nodegroupName="workers", version="1.31", clientRequestToken="tok-1"
+    )
     for other in ({"version": "1.30"}, {"version": "1.31", "force": True}, {}):
         with pytest.raises(ClientError) as exc:
-            eks.update_nodegroup_version(clusterName="prod", nodegroupName="workers", clientRequestToken="tok-1", **other)
+            eks.update_nodegroup_version(
+                clusterName="prod", nodegroupName="workers", clientRequestToken="tok-1", **other
+            )
         assert error_of(exc) == ("InvalidRequestException", 400, "InvalidRequestException")
     assert ng_state(url)["updatesCreated"] == 1
 
@@ -605,7 +651,9 @@ def test_unknown_cluster_node_group_or_update_is_not_found(url: str, eks: Any) -
         lambda: eks.list_updates(name="nope"),
         lambda: eks.list_updates(name="prod", nodegroupName="nope"),
         lambda: eks.describe_update(name="nope", updateId=update_id, nodegroupName="workers"),
-        lambda: eks.describe_update(name="prod", updateId="00000000-0000-0000-0000-000000000000", nodegroupName="workers"),
+        lambda: eks.describe_update(
+            name="prod", updateId="00000000-0000-0000-0000-000000000000", nodegroupName="workers"
+        ),
         # A node group's update is not found without its nodegroupName.
         lambda: eks.describe_update(name="prod", updateId=update_id),
     ]
@@ -690,7 +738,12 @@ def test_seed_publishes_latest_releases_to_ssm(url: str, eks: Any) -> None:
     cluster = prod()
     cluster["publishLatestToSsm"] = {"ageDays": 10}
     cluster["nodegroups"].append(
-        {"name": "br", "version": "1.31", "amiType": "BOTTLEROCKET_ARM_64_NVIDIA", "latestReleases": {"1.31": "1.27.1-abcdef12"}}
+        {
+            "name": "br",
+            "version": "1.31",
+            "amiType": "BOTTLEROCKET_ARM_64_NVIDIA",
+            "latestReleases": {"1.31": "1.27.1-abcdef12"},
+        }
     )
     seed(url, cluster)
     ssm = client(url, "ssm")
@@ -705,15 +758,27 @@ def test_seed_publishes_latest_releases_to_ssm(url: str, eks: Any) -> None:
 @pytest.mark.parametrize(
     "ami_type,name",
     [
-        ("AL2023_x86_64_STANDARD", "/aws/service/eks/optimized-ami/1.31/amazon-linux-2023/x86_64/standard/recommended/release_version"),
-        ("AL2023_ARM_64_NVIDIA", "/aws/service/eks/optimized-ami/1.31/amazon-linux-2023/arm64/nvidia/recommended/release_version"),
-        ("AL2023_x86_64_NEURON", "/aws/service/eks/optimized-ami/1.31/amazon-linux-2023/x86_64/neuron/recommended/release_version"),
+        (
+            "AL2023_x86_64_STANDARD",
+            "/aws/service/eks/optimized-ami/1.31/amazon-linux-2023/x86_64/standard/recommended/release_version",
+        ),
+        (
+            "AL2023_ARM_64_NVIDIA",
+            "/aws/service/eks/optimized-ami/1.31/amazon-linux-2023/arm64/nvidia/recommended/release_version",
+        ),
+        (
+            "AL2023_x86_64_NEURON",
+            "/aws/service/eks/optimized-ami/1.31/amazon-linux-2023/x86_64/neuron/recommended/release_version",
+        ),
         ("AL2_x86_64", "/aws/service/eks/optimized-ami/1.31/amazon-linux-2/recommended/release_version"),
         ("AL2_x86_64_GPU", "/aws/service/eks/optimized-ami/1.31/amazon-linux-2-gpu/recommended/release_version"),
         ("AL2_ARM_64", "/aws/service/eks/optimized-ami/1.31/amazon-linux-2-arm64/recommended/release_version"),
         ("BOTTLEROCKET_x86_64", "/aws/service/bottlerocket/aws-k8s-1.31/x86_64/latest/image_version"),
         ("BOTTLEROCKET_ARM_64_FIPS", "/aws/service/bottlerocket/aws-k8s-1.31-fips/arm64/latest/image_version"),
-        ("BOTTLEROCKET_x86_64_NVIDIA_FIPS", "/aws/service/bottlerocket/aws-k8s-1.31-nvidia-fips/x86_64/latest/image_version"),
+        (
+            "BOTTLEROCKET_x86_64_NVIDIA_FIPS",
+            "/aws/service/bottlerocket/aws-k8s-1.31-nvidia-fips/x86_64/latest/image_version",
+        ),
         ("WINDOWS_CORE_2022_x86_64", None),
         ("CUSTOM", None),
         ("SOMETHING_NEW", None),
@@ -812,7 +877,9 @@ def test_fault_notfound_and_denied(url: str, eks: Any) -> None:
         eks.describe_update(name="prod", nodegroupName="workers", updateId=update["id"])
     assert error_of(exc) == ("ResourceNotFoundException", 404, "ResourceNotFoundException")
     assert update["id"] in exc.value.response["Error"]["Message"]
-    assert eks.describe_update(name="prod", nodegroupName="workers", updateId=update["id"])["update"]["id"] == update["id"]
+    assert (
+        eks.describe_update(name="prod", nodegroupName="workers", updateId=update["id"])["update"]["id"] == update["id"]
+    )
     with pytest.raises(ClientError) as exc:
         describe_ng(eks)
     assert error_of(exc) == ("AccessDeniedException", 403, "AccessDeniedException")

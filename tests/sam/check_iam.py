@@ -53,8 +53,14 @@ from samtranslator.translator.transform import transform  # noqa: E402
 # Each transform warns about metrics it never publishes (they would go to AWS).
 logging.getLogger("samtranslator.metrics.metrics").setLevel(logging.ERROR)
 
-PSEUDO = {"AWS::Partition": "aws", "AWS::Region": "eu-west-1", "AWS::AccountId": "111122223333",
-          "AWS::StackName": "ngu", "AWS::URLSuffix": "amazonaws.com", "AWS::NoValue": None}
+PSEUDO = {
+    "AWS::Partition": "aws",
+    "AWS::Region": "eu-west-1",
+    "AWS::AccountId": "111122223333",
+    "AWS::StackName": "ngu",
+    "AWS::URLSuffix": "amazonaws.com",
+    "AWS::NoValue": None,
+}
 PARAMS = {"AllowedClusters": "prod-*,staging"}
 
 # The function's role also carries what the template wires around the code: the OnFailure
@@ -74,19 +80,29 @@ IAM_PREFIX = {"eks": "eks", "ssm": "ssm", "sfn": "states", "lambda": "lambda", "
 INTEGRATIONS = {
     "lambda:invoke": {"lambda:InvokeFunction"},
     "states:startExecution.sync:2": {
-        "states:StartExecution", "states:DescribeExecution", "states:StopExecution",
-        "events:PutTargets", "events:PutRule", "events:DescribeRule",
+        "states:StartExecution",
+        "states:DescribeExecution",
+        "states:StopExecution",
+        "events:PutTargets",
+        "events:PutRule",
+        "events:DescribeRule",
     },
 }
 # A distributed Map runs child executions of its own state machine (and can redrive them).
-DISTRIBUTED_MAP = {"states:StartExecution", "states:DescribeExecution", "states:StopExecution",
-                   "states:RedriveExecution"}
+DISTRIBUTED_MAP = {
+    "states:StartExecution",
+    "states:DescribeExecution",
+    "states:StopExecution",
+    "states:RedriveExecution",
+}
 
 ARN = "arn:aws:eks:eu-west-1:111122223333"
 CLUSTERS = {f"{ARN}:cluster/prod-*", f"{ARN}:cluster/staging"}
 NODEGROUPS = {f"{ARN}:nodegroup/prod-*/*/*", f"{ARN}:nodegroup/staging/*/*"}
 # Unused slots: names no cluster can have (EKS names start with a letter or digit).
-PADDING = {f"{ARN}:cluster/-unused{i}" for i in range(1, 10)} | {f"{ARN}:nodegroup/-unused{i}/*/*" for i in range(1, 10)}
+PADDING = {f"{ARN}:cluster/-unused{i}" for i in range(1, 10)} | {
+    f"{ARN}:nodegroup/-unused{i}/*/*" for i in range(1, 10)
+}
 # The resource types IAM authorises each EKS action on (Service Authorization Reference); an EKS
 # call missing here is reported, so a new call gets its resources decided, not guessed.
 EKS_RESOURCE_TYPES = {
@@ -129,10 +145,16 @@ def _non_test(text: str) -> str:
 def sdk_operations(crates: set[str]) -> dict[str, dict[str, str]] | None:
     """{crate: {snake_case module: OperationName}} read from the SDK sources cargo resolved."""
     try:
-        meta = json.loads(subprocess.run(
-            ["cargo", "metadata", "--format-version", "1", "--offline", "--locked"],
-            cwd=ROOT, capture_output=True, text=True, check=True, timeout=120,
-        ).stdout)
+        meta = json.loads(
+            subprocess.run(
+                ["cargo", "metadata", "--format-version", "1", "--offline", "--locked"],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=120,
+            ).stdout
+        )
     except (OSError, subprocess.SubprocessError, ValueError):
         return None
     found: dict[str, dict[str, str]] = {}
@@ -153,8 +175,11 @@ def pascal(snake: str) -> str:
     return "".join(part.capitalize() for part in snake.split("_"))
 
 
-def code_calls(src: Path = ROOT / "src", cargo_toml: Path = ROOT / "Cargo.toml",
-               operations: dict[str, dict[str, str]] | None | bool = True) -> CodeCalls:
+def code_calls(
+    src: Path = ROOT / "src",
+    cargo_toml: Path = ROOT / "Cargo.toml",
+    operations: dict[str, dict[str, str]] | None | bool = True,
+) -> CodeCalls:
     """Scan the function's sources. `operations=True` reads the SDK's operation names via cargo;
     `None` (cargo could not say) takes every `.client.<method>()` for an operation."""
     out = CodeCalls()
@@ -168,8 +193,10 @@ def code_calls(src: Path = ROOT / "src", cargo_toml: Path = ROOT / "Cargo.toml",
         clients = set(USES_CLIENT.findall(text))
         calls = [(m.group(1), text.count("\n", 0, m.start()) + 1) for m in CLIENT_CALL.finditer(text)]
         if calls and len(clients) != 1:
-            out.problems.append(f"{rel}: SDK calls, but the file uses {len(clients)} SDK clients "
-                                f"({sorted(clients)}); keep one client per adapter so calls can be attributed")
+            out.problems.append(
+                f"{rel}: SDK calls, but the file uses {len(clients)} SDK clients "
+                f"({sorted(clients)}); keep one client per adapter so calls can be attributed"
+            )
             continue
         for crate in set(ANY_SDK.findall(text)) - deps:
             out.problems.append(f"{rel}: uses aws_sdk_{crate}, which Cargo.toml does not depend on")
@@ -187,8 +214,10 @@ def code_calls(src: Path = ROOT / "src", cargo_toml: Path = ROOT / "Cargo.toml",
             out.actions.add(action)
             out.where.setdefault(action, f"{rel}:{line}")
     for crate in sorted(deps - crates_with_calls):
-        out.problems.append(f"Cargo.toml depends on aws-sdk-{crate} but no `.client.<operation>()` call of it was "
-                            "found in src/: calls this check cannot see would go unchecked")
+        out.problems.append(
+            f"Cargo.toml depends on aws-sdk-{crate} but no `.client.<operation>()` call of it was "
+            "found in src/: calls this check cannot see would go unchecked"
+        )
     return out
 
 
@@ -249,7 +278,7 @@ def evaluate(value: Any, template: dict[str, Any]) -> Any:
         return value
     if len(value) != 1:
         return {k: evaluate(v, template) for k, v in value.items()}
-    (fn, arg), = value.items()
+    ((fn, arg),) = value.items()
     params = {k: v.get("Default") for k, v in template.get("Parameters", {}).items()} | PARAMS
     if fn == "Ref":
         return PSEUDO.get(arg, params.get(arg, f"<{arg}>"))
@@ -348,8 +377,10 @@ def check(template: dict[str, Any], code: CodeCalls) -> list[str]:
         for act, resources in sorted(resources_of.items()):
             if act.startswith("eks:"):
                 if act not in EKS_RESOURCE_TYPES:
-                    problems.append(f"{name}: {act} has no entry in EKS_RESOURCE_TYPES: decide on which "
-                                    "resource types IAM authorises it and add it")
+                    problems.append(
+                        f"{name}: {act} has no entry in EKS_RESOURCE_TYPES: decide on which "
+                        "resource types IAM authorises it and add it"
+                    )
                     continue
                 got = resources - PADDING
                 if got != EKS_RESOURCE_TYPES[act]:
@@ -360,8 +391,9 @@ def check(template: dict[str, Any], code: CodeCalls) -> list[str]:
                         problems.append(f"{name}: ssm:GetParameter not granted on {path}, which the code reads")
                 for granted in sorted(resources):
                     if not granted.startswith(SSM_ARN + "/aws/service/"):
-                        problems.append(f"{name}: ssm:GetParameter on {granted}, outside the public /aws/service/ "
-                                        "parameters")
+                        problems.append(
+                            f"{name}: ssm:GetParameter on {granted}, outside the public /aws/service/ parameters"
+                        )
                     elif not any(_ssm_covers(granted, p) for p in code.ssm_paths):
                         problems.append(f"{name}: ssm:GetParameter on {granted}, which no parameter of the code needs")
     return problems
@@ -401,10 +433,14 @@ def self_test() -> int:
             src = Path(tmp) / "src"
             shutil.copytree(ROOT / "src", src)
             eks = src / "eks.rs"
-            eks.write_text(eks.read_text().replace(
-                "    pub async fn describe_cluster(",
-                "    pub async fn drop_it(&self) { let _ = self\n        .client\n        .delete_nodegroup()\n"
-                "        .send().await; }\n\n    pub async fn describe_cluster(", 1))
+            eks.write_text(
+                eks.read_text().replace(
+                    "    pub async fn describe_cluster(",
+                    "    pub async fn drop_it(&self) { let _ = self\n        .client\n        .delete_nodegroup()\n"
+                    "        .send().await; }\n\n    pub async fn describe_cluster(",
+                    1,
+                )
+            )
             (src / "sts.rs").write_text("use aws_sdk_sts::Client;\nfn f(c: &Client) { c.get_caller_identity(); }\n")
             return code_calls(src)
 
@@ -418,7 +454,9 @@ def self_test() -> int:
         _statement(t, "ReadAndUpdateNodegroups")["Action"].append("eks:DeleteNodegroup")
 
     def widen_ssm(t: dict[str, Any]) -> None:
-        _statement(t, "ReadLatestAmiReleases")["Resource"].append({"Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}::parameter/*"})
+        _statement(t, "ReadLatestAmiReleases")["Resource"].append(
+            {"Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}::parameter/*"}
+        )
 
     def drop_bottlerocket(t: dict[str, Any]) -> None:
         del _statement(t, "ReadLatestAmiReleases")["Resource"][1]
@@ -432,13 +470,26 @@ def self_test() -> int:
         ("a new SDK call in the code", template, extra, "eks:DeleteNodegroup is called"),
         ("an SDK crate the code uses without Cargo.toml", template, extra, "aws_sdk_sts"),
         ("a call whose grant was dropped", _with(template, drop_list_updates), code, "eks:ListUpdates is called"),
-        ("a grant nothing calls", _with(template, grant_delete), code, "eks:DeleteNodegroup is granted but nothing calls it"),
+        (
+            "a grant nothing calls",
+            _with(template, grant_delete),
+            code,
+            "eks:DeleteNodegroup is granted but nothing calls it",
+        ),
         ("an EKS resource widened to *", _with(template, widen), code, "Resource '*'"),
         ("SSM widened to every parameter", _with(template, widen_ssm), code, "outside the public"),
-        ("an SSM path of the code not granted", _with(template, drop_bottlerocket), code,
-         "not granted on /aws/service/bottlerocket/"),
-        ("a state machine grant its definition never uses", _with(template, sm_extra_grant), code,
-         "UpdateNodegroupStateMachineRole: eks:ListUpdates is granted but nothing calls it"),
+        (
+            "an SSM path of the code not granted",
+            _with(template, drop_bottlerocket),
+            code,
+            "not granted on /aws/service/bottlerocket/",
+        ),
+        (
+            "a state machine grant its definition never uses",
+            _with(template, sm_extra_grant),
+            code,
+            "UpdateNodegroupStateMachineRole: eks:ListUpdates is granted but nothing calls it",
+        ),
     ]
     for name, mutated, calls, needle in cases:
         problems = check(mutated, calls)
@@ -464,9 +515,11 @@ def main(argv: list[str]) -> int:
     if problems:
         print("IAM check failed:\n  " + "\n  ".join(problems), file=sys.stderr)
         return 1
-    print(f"IAM check: the function calls {', '.join(sorted(code.actions))} (from src/) and its role grants "
-          "exactly those (plus the failure queue); each state machine's role grants exactly what its definition "
-          "uses; no wildcard action; EKS only on the allowed clusters' ARNs; SSM only on the parameters the code reads")
+    print(
+        f"IAM check: the function calls {', '.join(sorted(code.actions))} (from src/) and its role grants "
+        "exactly those (plus the failure queue); each state machine's role grants exactly what its definition "
+        "uses; no wildcard action; EKS only on the allowed clusters' ARNs; SSM only on the parameters the code reads"
+    )
     return 0
 
 

@@ -133,7 +133,9 @@ class Stack:
     def history(self, arn: str) -> list[dict[str, Any]]:
         events, token = [], None
         while True:
-            page = self.sfn.get_execution_history(executionArn=arn, maxResults=1000, **({"nextToken": token} if token else {}))
+            page = self.sfn.get_execution_history(
+                executionArn=arn, maxResults=1000, **({"nextToken": token} if token else {})
+            )
             events += page["events"]
             token = page.get("nextToken")
             if not token:
@@ -197,8 +199,12 @@ def stack(workdir: Path) -> Iterator[Stack]:
                 arns["RollFleetStateMachine50"] = sfn.create_state_machine(
                     name=f"{FLEET_SM_NAME}-50", definition=tolerant, roleArn=ROLE_ARN, type="STANDARD"
                 )["stateMachineArn"]
-                yield Stack(sfn=sfn, eks=endpoint, state_machine_arns=arns,
-                            processes=[emulator.process, endpoint.process, fn.process])
+                yield Stack(
+                    sfn=sfn,
+                    eks=endpoint,
+                    state_machine_arns=arns,
+                    processes=[emulator.process, endpoint.process, fn.process],
+                )
 
 
 @pytest.fixture
@@ -218,5 +224,3 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[None]:
     outcome = yield
     rep = outcome.get_result()
     setattr(item, f"rep_{rep.when}", rep)
-
-

@@ -74,11 +74,15 @@ class StateMachine:
         text = self.definition_text
         used = set(PLACEHOLDER.findall(text))
         if used - wanted:
-            raise ValueError(f"{self.logical_id}: {self.definition_path.name} uses {sorted(used - wanted)}, "
-                             "which the template's DefinitionSubstitutions do not define")
+            raise ValueError(
+                f"{self.logical_id}: {self.definition_path.name} uses {sorted(used - wanted)}, "
+                "which the template's DefinitionSubstitutions do not define"
+            )
         if wanted - used:
-            raise ValueError(f"{self.logical_id}: DefinitionSubstitutions {sorted(wanted - used)} unused by "
-                             f"{self.definition_path.name}")
+            raise ValueError(
+                f"{self.logical_id}: DefinitionSubstitutions {sorted(wanted - used)} unused by "
+                f"{self.definition_path.name}"
+            )
         rendered = PLACEHOLDER.sub(lambda m: str(values[m.group(1)]), text)
         json.loads(rendered)  # must be JSON once substituted
         return rendered
@@ -107,8 +111,12 @@ def default_values(sm: StateMachine, template: dict[str, Any] | None = None) -> 
     """Substitution values with the parameters' defaults and placeholder ARNs (for validation)."""
     template = template or load_template()
     defaults = parameter_defaults(template)
-    pseudo = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012",
-              "AWS::StackName": "eks-nodegroup-updater"}
+    pseudo = {
+        "AWS::Partition": "aws",
+        "AWS::Region": "us-east-1",
+        "AWS::AccountId": "123456789012",
+        "AWS::StackName": "eks-nodegroup-updater",
+    }
 
     def resolve(value: Any) -> Any:
         if isinstance(value, (str, int, float)):
@@ -129,8 +137,9 @@ def default_values(sm: StateMachine, template: dict[str, Any] | None = None) -> 
             return res
         if "Fn::Sub" in value:
             text = value["Fn::Sub"]
-            return PLACEHOLDER.sub(lambda m: str(resolve({"Ref": m.group(1)}) if "." not in m.group(1)
-                                                 else m.group(1).split(".")[0]), text)
+            return PLACEHOLDER.sub(
+                lambda m: str(resolve({"Ref": m.group(1)}) if "." not in m.group(1) else m.group(1).split(".")[0]), text
+            )
         raise ValueError(f"cannot resolve {value!r}")
 
     return {k: resolve(v) for k, v in sm.substitutions.items()}

@@ -250,17 +250,21 @@ def _install_case_mapping() -> None:
             cache[key] = model.operation_model(names[action]) if action in names else None
         return cache[key]
 
-    def normalise_parameters(self: Any, parameters: dict, boto_service_name: str | None = None,
-                             service_action_name: str | None = None) -> None:
-        op = operation_model(self._get_boto_service_name(boto_service_name),
-                             self._get_boto_service_action(service_action_name))
+    def normalise_parameters(
+        self: Any, parameters: dict, boto_service_name: str | None = None, service_action_name: str | None = None
+    ) -> None:
+        op = operation_model(
+            self._get_boto_service_name(boto_service_name), self._get_boto_service_action(service_action_name)
+        )
         if op is not None and op.input_shape is not None:
             self._to_boto_request(parameters, op.input_shape)
 
-    def normalise_response(self: Any, response: Any, boto_service_name: str | None = None,
-                           service_action_name: str | None = None) -> None:
-        op = operation_model(self._get_boto_service_name(boto_service_name),
-                             self._get_boto_service_action(service_action_name))
+    def normalise_response(
+        self: Any, response: Any, boto_service_name: str | None = None, service_action_name: str | None = None
+    ) -> None:
+        op = operation_model(
+            self._get_boto_service_name(boto_service_name), self._get_boto_service_action(service_action_name)
+        )
         if op is not None and op.output_shape is not None:
             self._from_boto_response(response, op.output_shape)
         _timestamps_to_text(response)

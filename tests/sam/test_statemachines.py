@@ -30,11 +30,12 @@ def seed_cluster(stack, name, nodegroups, version="1.31"):
     )
 
 
-
-
 def test_one_nodegroup_polls_to_successful(stack):
-    seed_cluster(stack, "sam-ok", [{"name": "workers", "version": "1.30", "releaseVersion": "1.30.4-20241109",
-                                    "pollsInProgress": 2}])
+    seed_cluster(
+        stack,
+        "sam-ok",
+        [{"name": "workers", "version": "1.30", "releaseVersion": "1.30.4-20241109", "pollsInProgress": 2}],
+    )
     ex = stack.run(UPDATE, {"clusterName": "sam-ok", "nodegroupName": "workers", "version": "1.31"})
 
     assert ex.status == "SUCCEEDED", ex.explain()
@@ -78,8 +79,9 @@ def test_describe_update_404_right_after_the_start_is_retried_to_successful(stac
 
 
 def test_failed_update_fails_the_execution_with_the_eks_errors(stack):
-    seed_cluster(stack, "sam-fail", [{"name": "batch", "version": "1.30", "updateOutcome": "Failed",
-                                      "pollsInProgress": 1}])
+    seed_cluster(
+        stack, "sam-fail", [{"name": "batch", "version": "1.30", "updateOutcome": "Failed", "pollsInProgress": 1}]
+    )
     ex = stack.run(UPDATE, {"clusterName": "sam-fail", "nodegroupName": "batch", "version": "cluster"})
 
     assert ex.status == "FAILED", ex.explain()
@@ -95,8 +97,9 @@ def test_failed_update_fails_the_execution_with_the_eks_errors(stack):
 
 def test_up_to_date_succeeds_without_polling(stack):
     seed_cluster(stack, "sam-current", [{"name": "workers", "version": "1.31", "releaseVersion": LATEST}])
-    ex = stack.run(UPDATE, {"clusterName": "sam-current", "nodegroupName": "workers", "version": "1.31",
-                            "releaseVersion": LATEST})
+    ex = stack.run(
+        UPDATE, {"clusterName": "sam-current", "nodegroupName": "workers", "version": "1.31", "releaseVersion": LATEST}
+    )
 
     assert ex.status == "SUCCEEDED", ex.explain()
     assert ex.output["outcome"] == "UpToDate"
@@ -108,8 +111,9 @@ def test_up_to_date_succeeds_without_polling(stack):
 
 def test_dry_run_ends_at_once_with_the_request(stack):
     seed_cluster(stack, "sam-dry", [{"name": "analytics", "version": "1.30"}])
-    ex = stack.run(UPDATE, {"clusterName": "sam-dry", "nodegroupName": "analytics", "version": "cluster",
-                            "dryRun": True})
+    ex = stack.run(
+        UPDATE, {"clusterName": "sam-dry", "nodegroupName": "analytics", "version": "cluster", "dryRun": True}
+    )
 
     assert ex.status == "SUCCEEDED", ex.explain()
     assert ex.output["outcome"] == "DryRun"
@@ -122,8 +126,11 @@ def test_update_in_progress_is_retried_then_started(stack):
     # Another update (a ConfigUpdate) is running; it ends after 1 more DescribeUpdate, which the
     # function's own look at the running update makes. The first attempts answer UpdateInProgress,
     # the state machine retries, and a later attempt starts the version update.
-    seed_cluster(stack, "sam-busy", [{"name": "workers", "version": "1.30", "pollsInProgress": 1,
-                                      "runningUpdate": {"type": "ConfigUpdate"}}])
+    seed_cluster(
+        stack,
+        "sam-busy",
+        [{"name": "workers", "version": "1.30", "pollsInProgress": 1, "runningUpdate": {"type": "ConfigUpdate"}}],
+    )
     ex = stack.run(UPDATE, {"clusterName": "sam-busy", "nodegroupName": "workers", "version": "1.31"})
 
     assert ex.status == "SUCCEEDED", ex.explain()
@@ -132,8 +139,10 @@ def test_update_in_progress_is_retried_then_started(stack):
     assert len(ex.task_calls(INVOKE)) == len(failures) + 1
     assert ex.output["outcome"] == "Started" and ex.output["updateStatus"] == "Successful"
     # The retries sent the same derived token; one version update was made.
-    tokens = {json.loads(e["taskScheduledEventDetails"]["parameters"])["Payload"]["clientRequestToken"]
-              for e in ex.task_calls(INVOKE)}
+    tokens = {
+        json.loads(e["taskScheduledEventDetails"]["parameters"])["Payload"]["clientRequestToken"]
+        for e in ex.task_calls(INVOKE)
+    }
     assert tokens == {hashlib.sha256(ex.arn.encode()).hexdigest()}
     ng = stack.eks.nodegroup_state("sam-busy", "workers")
     assert ng["version"] == "1.31"
@@ -183,18 +192,22 @@ def test_a_fleet_of_three_one_at_a_time(stack):
 def test_a_fleet_stops_at_a_failure_beyond_the_tolerance(stack):
     # ToleratedFailurePercentage 0 (the default): the first failed target fails the roll, the
     # next target is not started, and the failure's cause holds the per-target summary.
-    seed_cluster(stack, "sam-fleet2", [
-        {"name": "good", "version": "1.30", "pollsInProgress": 1},
-        {"name": "bad", "version": "1.30", "pollsInProgress": 1, "updateOutcome": "Failed"},
-        {"name": "later", "version": "1.30", "pollsInProgress": 1},
-    ])
+    seed_cluster(
+        stack,
+        "sam-fleet2",
+        [
+            {"name": "good", "version": "1.30", "pollsInProgress": 1},
+            {"name": "bad", "version": "1.30", "pollsInProgress": 1, "updateOutcome": "Failed"},
+            {"name": "later", "version": "1.30", "pollsInProgress": 1},
+        ],
+    )
     targets = [{"clusterName": "sam-fleet2", "nodegroupName": n, "version": "1.31"} for n in ("good", "bad", "later")]
     ex = stack.run(FLEET, {"targets": targets}, timeout=300)
 
     assert ex.status == "FAILED", ex.explain()
     assert ex.error == "FleetRollFailed"
     assert ex.cause.startswith("Fleet roll stopped (States.ExceedToleratedFailureThreshold: ")
-    lines = {s["nodegroupName"]: s for s in json.loads(ex.cause[ex.cause.index("): ") + 3:])}
+    lines = {s["nodegroupName"]: s for s in json.loads(ex.cause[ex.cause.index("): ") + 3 :])}
     assert list(lines) == ["good", "bad", "later"]
     assert lines["good"]["status"] == "SUCCEEDED" and lines["good"]["updateStatus"] == "Successful"
     assert lines["bad"]["status"] == "FAILED"
@@ -206,10 +219,14 @@ def test_a_fleet_stops_at_a_failure_beyond_the_tolerance(stack):
 
 
 def test_a_fleet_within_the_tolerance_succeeds_and_reports_the_failure(stack):
-    seed_cluster(stack, "sam-fleet3", [
-        {"name": "bad", "version": "1.30", "pollsInProgress": 1, "updateOutcome": "Failed"},
-        {"name": "good", "version": "1.30", "pollsInProgress": 1},
-    ])
+    seed_cluster(
+        stack,
+        "sam-fleet3",
+        [
+            {"name": "bad", "version": "1.30", "pollsInProgress": 1, "updateOutcome": "Failed"},
+            {"name": "good", "version": "1.30", "pollsInProgress": 1},
+        ],
+    )
     targets = [{"clusterName": "sam-fleet3", "nodegroupName": n, "version": "1.31"} for n in ("bad", "good")]
     ex = stack.run("RollFleetStateMachine50", {"targets": targets}, timeout=300)
 

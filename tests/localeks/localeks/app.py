@@ -200,9 +200,7 @@ class LocalEksApp:
             return error_response(start_response, EksError("ThrottlingException", "Rate exceeded", status=429))
         if rule.kind == "error500":
             name = "ServerException" if who.service in ("eks", None) else "InternalFailure"
-            return error_response(
-                start_response, EksError(name, "localeks: injected internal error", status=500)
-            )
+            return error_response(start_response, EksError(name, "localeks: injected internal error", status=500))
         if rule.kind == "notfound":
             # EKS's shape (status, x-amzn-ErrorType, body with the names it knows); for an
             # update, the answer EKS gives while it cannot describe a fresh one yet.
@@ -221,9 +219,7 @@ class LocalEksApp:
             return error_response(start_response, EksError("AccessDeniedException", message, status=403))
         if rule.kind == "notjson":
             data = b"<html><body>502 Bad Gateway</body></html>"
-            start_response(
-                "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
-            )
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
             return [data]
         if rule.kind == "stall":
             # Wait, unless the server is being stopped, then answer as usual.

@@ -54,9 +54,7 @@ class EksError(Exception):
 
 def not_found_cluster(cluster: str) -> EksError:
     # Same text as EKS (and moto) use.
-    return EksError(
-        "ResourceNotFoundException", f"No cluster found for name: {cluster}.", cluster
-    )
+    return EksError("ResourceNotFoundException", f"No cluster found for name: {cluster}.", cluster)
 
 
 def not_found_nodegroup(cluster: str, nodegroup: str) -> EksError:

@@ -28,20 +28,24 @@ def parameter_name(ami_type: str, version: str) -> str | None:
     family = v.ami_family(ami_type)
     if family == v.AL2023:
         # AL2023_<ARCH>_<FLAVOUR>, ARCH being x86_64 or ARM_64
-        arch_part, _, flavour = ami_type[len("AL2023_"):].rpartition("_")
+        arch_part, _, flavour = ami_type[len("AL2023_") :].rpartition("_")
         arch = {"x86_64": "x86_64", "ARM_64": "arm64"}.get(arch_part)
         if arch is None or flavour not in ("STANDARD", "NVIDIA", "NEURON"):
             return None
         return f"/aws/service/eks/optimized-ami/{version}/amazon-linux-2023/{arch}/{flavour.lower()}/recommended/release_version"
     if family == v.AL2:
-        image = {"AL2_x86_64": "amazon-linux-2", "AL2_x86_64_GPU": "amazon-linux-2-gpu", "AL2_ARM_64": "amazon-linux-2-arm64"}.get(ami_type)
+        image = {
+            "AL2_x86_64": "amazon-linux-2",
+            "AL2_x86_64_GPU": "amazon-linux-2-gpu",
+            "AL2_ARM_64": "amazon-linux-2-arm64",
+        }.get(ami_type)
         return f"/aws/service/eks/optimized-ami/{version}/{image}/recommended/release_version" if image else None
     if family == v.BOTTLEROCKET:
-        rest = ami_type[len("BOTTLEROCKET_"):]
+        rest = ami_type[len("BOTTLEROCKET_") :]
         if rest.startswith("x86_64"):
-            arch, rest = "x86_64", rest[len("x86_64"):]
+            arch, rest = "x86_64", rest[len("x86_64") :]
         elif rest.startswith("ARM_64"):
-            arch, rest = "arm64", rest[len("ARM_64"):]
+            arch, rest = "arm64", rest[len("ARM_64") :]
         else:
             return None
         suffix = {"": "", "_NVIDIA": "-nvidia", "_FIPS": "-fips", "_NVIDIA_FIPS": "-nvidia-fips"}.get(rest)
@@ -82,7 +86,11 @@ class PublicParameters:
         self._placed: set[tuple[str, str, str]] = set()
 
     def put(self, account: str, region: str, spec: Any) -> dict[str, Any]:
-        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str) or not isinstance(spec.get("value"), str):
+        if (
+            not isinstance(spec, dict)
+            or not isinstance(spec.get("name"), str)
+            or not isinstance(spec.get("value"), str)
+        ):
             raise AdminError("ssm parameter: needs string 'name' and 'value'")
         name, value = spec["name"], spec["value"]
         if not name.startswith("/"):
@@ -110,7 +118,11 @@ class PublicParameters:
                 )
             )
             self._placed.add((account, region, name))
-        return {"name": name, "value": value, "lastModifiedDate": when.replace(tzinfo=datetime.timezone.utc).isoformat()}
+        return {
+            "name": name,
+            "value": value,
+            "lastModifiedDate": when.replace(tzinfo=datetime.timezone.utc).isoformat(),
+        }
 
     def clear(self) -> None:
         with self._lock:

@@ -208,8 +208,10 @@ def _check_launch_template_syntax(lt: LaunchTemplateRef, bad: Any) -> None:
         raise bad("Either launch template ID or launch template name can be specified, but not both.")
     if lt.id is None and lt.name is None:
         raise bad("A launch template ID or launch template name must be specified.")
-    if lt.version is not None and lt.version not in ("$Latest", "$Default") and not (
-        lt.version.isdigit() and int(lt.version) > 0
+    if (
+        lt.version is not None
+        and lt.version not in ("$Latest", "$Default")
+        and not (lt.version.isdigit() and int(lt.version) > 0)
     ):
         raise bad(f"Invalid launch template version {lt.version!r}.")
 

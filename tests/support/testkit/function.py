@@ -191,11 +191,16 @@ class Lambda:
             parsed = json.loads(answer)
         except ValueError:
             raise HarnessError(f"invoke answered {status} with a body that is not JSON: {answer[:300]!r}") from None
-        is_error = isinstance(parsed, dict) and "errorType" in parsed and set(parsed) <= {
-            "errorType",
-            "errorMessage",
-            "stackTrace",
-        }
+        is_error = (
+            isinstance(parsed, dict)
+            and "errorType" in parsed
+            and set(parsed)
+            <= {
+                "errorType",
+                "errorMessage",
+                "stackTrace",
+            }
+        )
         if status == 200 and not is_error:
             ok = True
         elif is_error and (status == 200 or status >= 400):
