@@ -27,6 +27,14 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --locked --all-targets -- -D warnings
 
+## lint-python: ruff (pinned in tests/requirements.txt, configured in pyproject.toml) over every
+## Python file: the lints, then the formatting. Part of `lint`.
+.PHONY: lint-python
+lint: lint-python
+lint-python: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
 ## unit: the pure core (table-driven) and the EKS adapter on aws-smithy-mocks.
 unit:
 	cargo test --locked

@@ -534,9 +534,10 @@ async def bench(args) -> int:
                     run = await one_process(subject, target, rnd, args, endpoint, eks, canned, budget)
                     runs.append(run)
                     if args.verbose:
+                        warm_p50 = statistics.median(run.warm_ms) if run.warm_ms else float("nan")
                         print(
                             f"  round {rnd + 1}/{args.rounds} {target:6} {subject:6} init {run.init_ms:7.1f} ms"
-                            f"  first {run.first_ms:7.2f} ms  warm p50 {statistics.median(run.warm_ms) if run.warm_ms else float('nan'):6.3f} ms"
+                            f"  first {run.first_ms:7.2f} ms  warm p50 {warm_p50:6.3f} ms"
                             f"  VmHWM {(run.vm_hwm_kib or 0) / 1024:5.1f} MiB"
                             f"  CPU/warm {run.warm_cpu_ms or 0:6.3f} ms (harness {run.harness_cpu_ms or 0:6.3f} ms)",
                             flush=True,
@@ -558,10 +559,11 @@ async def bench(args) -> int:
     )
 
     report = [
-        f"# bench — {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {elapsed:.0f} s",
+        f"# bench — {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, {elapsed:.0f} s",
         "",
         "machine: " + ", ".join(f"{k} {v}" for k, v in info.items()),
-        f"settings: rounds {args.rounds} (+{args.warmup} untimed), warm {args.warm} per process, targets {','.join(args.targets)}, subjects {','.join(args.subjects)}"
+        f"settings: rounds {args.rounds} (+{args.warmup} untimed), warm {args.warm} per process,"
+        f" targets {','.join(args.targets)}, subjects {','.join(args.subjects)}"
         + "".join(
             f", {n} = {p.relative_to(ROOT) if p.is_relative_to(ROOT) else p} sha256:{sha256(p)}"
             for n, p in args.rust.items()
@@ -594,9 +596,8 @@ async def bench(args) -> int:
             indent=1,
         )
     )
-    print(
-        f"\n(written to {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}/report.md and results.json)"
-    )
+    out = args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out
+    print(f"\n(written to {out}/report.md and results.json)")
     return 0
 
 

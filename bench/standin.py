@@ -83,7 +83,9 @@ def describe_nodegroup(cluster: str, name: str) -> dict:
     return {
         "nodegroup": {
             "nodegroupName": name,
-            "nodegroupArn": f"arn:aws:eks:{REGION}:{ACCOUNT}:nodegroup/{cluster}/{name}/0ac1b2c3-d4e5-f607-1829-3a4b5c6d7e8f",
+            "nodegroupArn": (
+                f"arn:aws:eks:{REGION}:{ACCOUNT}:nodegroup/{cluster}/{name}/0ac1b2c3-d4e5-f607-1829-3a4b5c6d7e8f"
+            ),
             "clusterName": cluster,
             "version": NODEGROUP_VERSION,
             "releaseVersion": NODEGROUP_RELEASE,
@@ -138,7 +140,7 @@ def get_parameter(request: dict) -> dict:
 
 
 class _Http(asyncio.Protocol):
-    def __init__(self, owner: "CannedEks") -> None:
+    def __init__(self, owner: CannedEks) -> None:
         self.owner = owner
         self.buf = b""
         self.transport: asyncio.Transport | None = None
@@ -189,7 +191,7 @@ class CannedEks:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def start(self) -> "CannedEks":
+    async def start(self) -> CannedEks:
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(lambda: _Http(self), "127.0.0.1", 0, backlog=64)
         self.port = self._server.sockets[0].getsockname()[1]

@@ -15,8 +15,9 @@ import contextlib
 import json
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -101,7 +102,7 @@ def check_round(
     """`before`: each process's summary lines before the round was fired."""
     assert all(a is not None and a[0] == 200 for a in answers), answers
     bodies = [a[1] for a in answers]
-    for payload, body in zip(payloads, bodies):
+    for payload, body in zip(payloads, bodies, strict=True):
         check_output(payload, body)
     ng = eks.nodegroup_state("dup", "workers")
     assert ng["updatesCreated"] == 1, f"{ng['updatesCreated']} updates for one request: {ng}"

@@ -15,8 +15,9 @@ does: a stall must come back as ServiceError *before* that deadline.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 

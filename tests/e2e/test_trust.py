@@ -20,9 +20,9 @@ import socket
 import ssl
 import threading
 import urllib.parse
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from cryptography import x509
@@ -41,7 +41,9 @@ PUBLISHED_SPKI_SHA256 = {
     "Amazon Root CA 2": "7f4296fc5b6a4e3b35d3c369623e364ab1af381d8fa7121533c9d6c633ea2461",
     "Amazon Root CA 3": "36abc32656acfc645c61b71613c4bf21c787f5cabbee48348d58597803d7abc9",
     "Amazon Root CA 4": "f7ecded5c66047d28ed6466b543c40e0743abe81d109254dcf845d4c2c7853c5",
-    "Starfield Services Root Certificate Authority - G2": "2b071c59a0a0ae76b0eadb2bad23bad4580b69c3601b630c2eaf0613afa83f92",
+    "Starfield Services Root Certificate Authority - G2": (
+        "2b071c59a0a0ae76b0eadb2bad23bad4580b69c3601b630c2eaf0613afa83f92"
+    ),
 }
 
 
@@ -50,7 +52,7 @@ PUBLISHED_SPKI_SHA256 = {
 def test_compiled_in_bundle_is_the_five_amazon_trust_services_roots() -> None:
     certs = x509.load_pem_x509_certificates(BUNDLE.read_bytes())
     found = {}
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     for cert in certs:
         name = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
         spki = cert.public_key().public_bytes(
@@ -75,7 +77,7 @@ class Pki:
 
 def make_pki(directory: Path) -> Pki:
     """A throw-away CA and a certificate for 127.0.0.1 it signs."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "eks-nodegroup-updater test CA")])
     ca = (
@@ -166,7 +168,7 @@ class TlsProxy:
         while not self._stop.is_set():
             try:
                 raw, _ = self._listener.accept()
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -200,7 +202,7 @@ class TlsProxy:
             tls.close()
             upstream.close()
 
-    def __enter__(self) -> "TlsProxy":
+    def __enter__(self) -> TlsProxy:
         self.start()
         return self
 

@@ -46,8 +46,9 @@ from typing import Any
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from localeks.server import make_server, serve, stop_on_signals, url_of
 from moto.core.config import default_user_config
+
+from localeks.server import make_server, serve, stop_on_signals, url_of
 
 log = logging.getLogger("sfnlocal")
 
@@ -218,7 +219,7 @@ def _timestamps_to_text(value: Any) -> None:
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
     for key, item in list(items):
         if isinstance(item, datetime.datetime):
-            value[key] = item.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+            value[key] = item.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
         else:
             _timestamps_to_text(item)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import itertools
 import json
 
 import pytest
@@ -184,7 +185,7 @@ def test_a_fleet_of_three_one_at_a_time(stack):
         d = stack.sfn.describe_execution(executionArn=line["executionArn"])
         assert d["stateMachineArn"] == stack.state_machine_arns[UPDATE]
         runs.append((d["startDate"], d["stopDate"]))
-    for (_, stop), (start, _) in zip(runs, runs[1:]):
+    for (_, stop), (start, _) in itertools.pairwise(runs):
         assert start >= stop, runs
     assert all(isinstance(t, datetime.datetime) for run in runs for t in run)
 

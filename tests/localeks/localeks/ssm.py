@@ -16,8 +16,8 @@ from typing import Any
 from moto.core.utils import utcnow
 from moto.ssm.models import Parameter, ssm_backends
 
-from .errors import AdminError
 from . import versions as v
+from .errors import AdminError
 
 
 def parameter_name(ami_type: str, version: str) -> str | None:
@@ -32,7 +32,8 @@ def parameter_name(ami_type: str, version: str) -> str | None:
         arch = {"x86_64": "x86_64", "ARM_64": "arm64"}.get(arch_part)
         if arch is None or flavour not in ("STANDARD", "NVIDIA", "NEURON"):
             return None
-        return f"/aws/service/eks/optimized-ami/{version}/amazon-linux-2023/{arch}/{flavour.lower()}/recommended/release_version"
+        image = f"amazon-linux-2023/{arch}/{flavour.lower()}"
+        return f"/aws/service/eks/optimized-ami/{version}/{image}/recommended/release_version"
     if family == v.AL2:
         image = {
             "AL2_x86_64": "amazon-linux-2",
@@ -66,14 +67,14 @@ def _when(spec: dict[str, Any]) -> datetime.datetime:
     if when is None:
         return utcnow()
     if isinstance(when, (int, float)) and not isinstance(when, bool):
-        return datetime.datetime.fromtimestamp(when, datetime.timezone.utc).replace(tzinfo=None)
+        return datetime.datetime.fromtimestamp(when, datetime.UTC).replace(tzinfo=None)
     if isinstance(when, str):
         try:
             parsed = datetime.datetime.fromisoformat(when.replace("Z", "+00:00"))
         except ValueError as exc:
             raise AdminError(f"ssm parameter: lastModifiedDate {when!r} is not ISO 8601") from exc
         if parsed.tzinfo is not None:
-            parsed = parsed.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+            parsed = parsed.astimezone(datetime.UTC).replace(tzinfo=None)
         return parsed
     raise AdminError("ssm parameter: lastModifiedDate must be epoch seconds or an ISO 8601 string")
 
@@ -121,7 +122,7 @@ class PublicParameters:
         return {
             "name": name,
             "value": value,
-            "lastModifiedDate": when.replace(tzinfo=datetime.timezone.utc).isoformat(),
+            "lastModifiedDate": when.replace(tzinfo=datetime.UTC).isoformat(),
         }
 
     def clear(self) -> None:
