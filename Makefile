@@ -50,7 +50,7 @@ sam: build
 
 ## fuzz: the parsing property tests with many more cases than `make test` runs.
 fuzz:
-	PROPTEST_CASES=$${PROPTEST_CASES:-100000} cargo test --locked --release --test fuzz_parse
+	PROPTEST_CASES=$${PROPTEST_CASES:-100000} cargo test --locked --release --test integration fuzz_parse
 
 ## demo: the function's main job against the embedded local EKS endpoint, with a transcript.
 demo: build

@@ -1,32 +1,33 @@
 //! # eks-nodegroup-updater
 //!
-//! An AWS Lambda function that moves one Amazon EKS managed node group to a requested
-//! Kubernetes version and/or AMI release, refusing what EKS would reject late or what would
-//! do harm, and never starting two updates for one request.
+//! AWS Lambda functions that move Amazon EKS managed node groups to a requested Kubernetes
+//! version and AMI release, refusing what EKS would reject late or what would do harm, and
+//! never starting two updates for one request. ARCHITECTURE.md says where each step lives.
 //!
-//! The modules follow the path of an invocation:
-//! [`event`] (payload shapes) → [`request`] (validated fields) → [`allowlist`] →
-//! [`eks`] (live state) → [`plan`] (the pure decision) → [`eks`] (the update) →
-//! [`output`] or [`error`]. [`handler`] wires them together; `main.rs` only starts it.
+//! The layout is the architecture, a functional core in an imperative shell:
+//!
+//! - [`core`]: every decision, with no SDK type and no I/O: the validated request,
+//!   versions and releases, the AMI table, the live state as typed values, the plan (steps
+//!   3–8 as named checks), the idempotency token, the allowlist, the error type.
+//! - [`aws`]: the adapters, the only code touching an AWS SDK: EKS, SSM, the shared call
+//!   path and its failure classification, SDK setup, TLS, deadlines.
+//! - [`lambda`]: the Lambda shell: payload shapes, each function's handler, output
+//!   shapes, the error's `Diagnostic`, configuration and logging.
+//!
+//! Each binary's `main` (`src/main.rs` for the updater) is wiring only: logging, config, the
+//! SDK clients, the runtime loop. The items re-exported below are what the binaries and the
+//! integration tests use; everything else stays inside its layer.
 
-pub mod allowlist;
-pub mod ami;
-pub mod deadline;
-pub mod eks;
-pub mod error;
-pub mod event;
-pub mod handler;
-pub mod idempotency;
-pub mod logging;
-pub mod output;
-pub mod plan;
-pub mod request;
-pub mod sdk_error;
-pub mod sdk_setup;
-pub mod ssm;
-pub mod state;
-pub mod tls;
-pub mod version;
+pub mod aws;
+pub mod core;
+pub mod lambda;
 
-pub use error::Error;
-pub use handler::{Config, Updater};
+pub use crate::aws::deadline::{CallLimits, Deadline};
+pub use crate::aws::eks::Eks;
+pub use crate::aws::ssm::Ssm;
+pub use crate::core::allowlist::Allowlist;
+pub use crate::core::error::{Error, ErrorKind};
+pub use crate::lambda::config::Config;
+pub use crate::lambda::output::{Outcome, Output};
+pub use crate::lambda::payload::RawPayload;
+pub use crate::lambda::updater::Updater;

@@ -6,7 +6,7 @@ the normal outcome), with the attempts the SDK's standard retry mode makes (3 fo
 errors: throttling, 5xx, timeouts, connection failures; 1 for the rest), well inside the
 function's 60 s timeout; and the same process must then serve the next event.
 
-`cargo lambda watch` sends no usable deadline (see src/deadline.rs), so there only the per-call
+`cargo lambda watch` sends no usable deadline (see src/aws/deadline.rs), so there only the per-call
 limits bound an invocation (connect 2 s, attempt 5 s, operation 20 s). The deadline itself is
 checked through testkit's `ThreadedRuntimeApi`, which sends `Lambda-Runtime-Deadline-Ms` as Lambda
 does: a stall must come back as ServiceError *before* that deadline.

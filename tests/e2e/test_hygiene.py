@@ -9,7 +9,7 @@ by the same process.
 The template lets the log level go down to DEBUG and TRACE (LogLevel). At DEBUG the AWS SDK
 itself logs the endpoint resolver's parameters, which hold the resolved identity; the
 credentials type redacts the secret key, and the session token is not in it, but the access
-key id is. The function therefore holds the SDK and HTTP crates at INFO (src/logging.rs), and
+key id is. The function therefore holds the SDK and HTTP crates at INFO (src/lambda/logging.rs), and
 release builds compile DEBUG and TRACE out altogether (Cargo.toml); the DEBUG run below
 checks that neither safeguard has gone.
 """

@@ -1,4 +1,4 @@
-"""Which certificate authorities the function trusts (src/tls.rs), over real TLS on loopback.
+"""Which certificate authorities the function trusts (src/aws/tls.rs), over real TLS on loopback.
 
 By default the release binary trusts only the five Amazon Trust Services roots compiled in
 from certs/amazon-trust-services.pem; SSL_CERT_FILE or SSL_CERT_DIR switch it to those

@@ -4,7 +4,7 @@
     tests/sam/.venv/bin/python tests/sam/check_iam.py --self-test  # the check must catch drift
 
 What the principals can call is *derived*, not listed by hand:
-- the function: every SDK call in src/*.rs (`.client.describe_nodegroup()` -> the SDK's
+- the function: every SDK call in src/**/*.rs (`.client.describe_nodegroup()` -> the SDK's
   operation `DescribeNodegroup` -> `eks:DescribeNodegroup`), for each `aws-sdk-*` crate in
   Cargo.toml, plus what SAM adds for the template's own wiring (the OnFailure queue);
 - each state machine: the integrations its definition uses (`lambda:invoke`,
@@ -19,7 +19,7 @@ Then, on the roles SAM generates from template.yaml (the pinned SAM translator, 
   node groups in this account and Region, and nothing else (per action, by the resource types
   IAM authorises it on);
 - ssm:GetParameter is granted exactly on the public parameter paths the code builds
-  (src/*.rs format strings starting `/aws/service/`).
+  (src/**/*.rs format strings starting `/aws/service/`).
 Exits non-zero with the differences. `--self-test` mutates the code's calls and the template
 (a call added, a grant dropped or added, a resource widened, an unknown SDK crate) and
 requires each mutation to be reported.
@@ -132,7 +132,7 @@ class CodeCalls:
 CLIENT_CALL = re.compile(r"\.\s*client\s*\.\s*([a-z][a-z0-9_]*)\s*\(\s*\)")
 USES_CLIENT = re.compile(r"\baws_sdk_([a-z0-9]+)::Client\b")
 # A path into an SDK crate (`aws_sdk_sts::...`): code that uses it. A bare name (a log target
-# in src/logging.rs) is not a use.
+# in src/lambda/logging.rs) is not a use.
 ANY_SDK = re.compile(r"\baws_sdk_([a-z0-9]+)::")
 PUBLIC_PARAMETER = re.compile(r'"(/aws/service/[^"]*)"')
 
@@ -433,7 +433,7 @@ def self_test() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             src = Path(tmp) / "src"
             shutil.copytree(ROOT / "src", src)
-            eks = src / "eks.rs"
+            eks = src / "aws" / "eks.rs"
             eks.write_text(
                 eks.read_text().replace(
                     "    pub async fn describe_cluster(",

@@ -1,0 +1,17 @@
+//! The AWS adapters: the only code that touches an AWS SDK. Each returns the core's types
+//! and the core's [`Error`](crate::core::error::Error).
+//!
+//! - [`eks`], [`ssm`]: the calls this function makes;
+//! - [`call`]: the one call path (time limits, send, classify) every adapter uses;
+//! - [`classify`]: SDK failures to error kinds, as a table;
+//! - [`deadline`]: per-call time limits inside the invocation's deadline;
+//! - [`setup`]: the process's one SDK configuration (credentials, timeouts);
+//! - [`tls`]: the HTTPS client and its trust store.
+
+pub(crate) mod call;
+pub(crate) mod classify;
+pub mod deadline;
+pub mod eks;
+pub mod setup;
+pub mod ssm;
+pub mod tls;

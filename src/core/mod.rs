@@ -1,0 +1,19 @@
+//! The functional core: every decision of an invocation, with no SDK type and no I/O.
+//!
+//! - [`request`]: the validated request, one file per field type;
+//! - [`version`]: Kubernetes minors and AMI releases, compared by their numbers;
+//! - [`ami`]: the AMI type table (format, family, where releases are published);
+//! - [`live`]: the live state as typed values (statuses, kinds, the update object);
+//! - [`plan`]: steps 3–8 as named checks, and the one mapping of a refusal to an error;
+//! - [`token`]: the idempotency token;
+//! - [`allowlist`]: the `ALLOWED_CLUSTERS` patterns;
+//! - [`error`]: the error type and its stable kinds.
+
+pub mod allowlist;
+pub mod ami;
+pub mod error;
+pub mod live;
+pub mod plan;
+pub mod request;
+pub mod token;
+pub mod version;

@@ -1,0 +1,200 @@
+//! The validated update request: every field checked once, here, and held in types that
+//! cannot carry an invalid value. Past this module nothing re-checks a name or a version.
+
+mod client_request_token;
+mod cluster_name;
+mod fields;
+mod launch_template;
+mod nodegroup_name;
+#[cfg(test)]
+mod tests;
+
+use serde_json::{Map, Value};
+
+use crate::core::error::Subject;
+use crate::core::version::{MinorVersion, ReleaseVersion};
+
+pub use client_request_token::ClientRequestToken;
+pub use cluster_name::ClusterName;
+pub(crate) use fields::Fields;
+pub use fields::{FieldError, InvalidRequest, closest, kind, quoted};
+use launch_template::parse_launch_template;
+pub use launch_template::{LaunchTemplateRequest, TemplateSelector, TemplateVersion};
+pub use nodegroup_name::NodegroupName;
+
+/// The fields a request may hold. Order matters only for messages.
+pub const REQUEST_FIELDS: &[&str] = &[
+    "clusterName",
+    "nodegroupName",
+    "version",
+    "releaseVersion",
+    "launchTemplate",
+    "force",
+    "clientRequestToken",
+    "dryRun",
+    "minReleaseAgeDays",
+];
+
+fn valid_eks_name(text: &str, max: usize) -> bool {
+    let mut bytes = text.bytes();
+    match bytes.next() {
+        Some(first) if first.is_ascii_alphanumeric() => {}
+        _ => return false,
+    }
+    text.len() <= max && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Which Kubernetes minor the node group should end on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VersionRequest {
+    /// `version` absent: stay on the node group's current minor (newest AMI for it).
+    Current,
+    /// `"cluster"`: the control plane's current minor.
+    Cluster,
+    /// An explicit `MAJOR.MINOR`.
+    Explicit(MinorVersion),
+}
+
+/// Upper bound of `minReleaseAgeDays`.
+pub const MAX_RELEASE_AGE_DAYS: u64 = 365;
+
+/// A validated request to move one node group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UpdateRequest {
+    cluster: ClusterName,
+    nodegroup: NodegroupName,
+    version: VersionRequest,
+    release_version: Option<ReleaseVersion>,
+    launch_template: Option<LaunchTemplateRequest>,
+    force: bool,
+    client_request_token: Option<ClientRequestToken>,
+    dry_run: bool,
+    min_release_age_days: Option<u16>,
+}
+
+impl UpdateRequest {
+    /// The only way to make a request: validates every field of a JSON object and
+    /// rejects unknown ones, naming the closest known field.
+    pub fn from_json(object: &Map<String, Value>) -> Result<Self, InvalidRequest> {
+        let mut fields = Fields::new(object);
+        fields.reject_unknown("", REQUEST_FIELDS);
+
+        let cluster = fields.required_str("clusterName").and_then(|text| {
+            ClusterName::parse(text)
+                .map_err(|problem| fields.problem("clusterName", problem))
+                .ok()
+        });
+        let nodegroup = fields.required_str("nodegroupName").and_then(|text| {
+            NodegroupName::parse(text)
+                .map_err(|problem| fields.problem("nodegroupName", problem))
+                .ok()
+        });
+        let version = match fields.optional_str("version") {
+            None => VersionRequest::Current,
+            Some("cluster") => VersionRequest::Cluster,
+            Some(text) => match MinorVersion::parse(text) {
+                Some(minor) => VersionRequest::Explicit(minor),
+                None => {
+                    fields.problem(
+                        "version",
+                        format!(
+                            "must be MAJOR.MINOR (like \"1.31\") or \"cluster\"; got {}",
+                            quoted(text)
+                        ),
+                    );
+                    VersionRequest::Current
+                }
+            },
+        };
+        let release_version = fields.optional_str("releaseVersion").and_then(|text| {
+            let parsed = ReleaseVersion::parse(text);
+            if parsed.is_none() {
+                fields.problem(
+                    "releaseVersion",
+                    format!(
+                        "must look like \"1.31.2-20241115\" (Amazon Linux), \"1.31-2024.11.12\" (Windows) or \"1.26.1-943d9a41\" (Bottlerocket), at most 64 characters; got {}",
+                        quoted(text)
+                    ),
+                );
+            }
+            parsed
+        });
+        let launch_template = fields
+            .optional_object("launchTemplate")
+            .and_then(|object| parse_launch_template(object, &mut fields));
+        let force = fields.optional_bool("force").unwrap_or(false);
+        let client_request_token = fields.optional_str("clientRequestToken").and_then(|text| {
+            let parsed = ClientRequestToken::parse(text);
+            if parsed.is_none() {
+                fields.problem(
+                    "clientRequestToken",
+                    "must be 1-128 printable ASCII characters".to_owned(),
+                );
+            }
+            parsed
+        });
+        let dry_run = fields.optional_bool("dryRun").unwrap_or(false);
+        let min_release_age_days = fields.optional_u64("minReleaseAgeDays").and_then(|days| {
+            if days > MAX_RELEASE_AGE_DAYS {
+                fields.problem(
+                    "minReleaseAgeDays",
+                    format!("must be a whole number of days from 0 to 365; got {days}"),
+                );
+                None
+            } else {
+                u16::try_from(days).ok()
+            }
+        });
+
+        match (cluster, nodegroup) {
+            (Some(cluster), Some(nodegroup)) if fields.problems.is_empty() => Ok(Self {
+                cluster,
+                nodegroup,
+                version,
+                release_version,
+                launch_template,
+                force,
+                client_request_token,
+                dry_run,
+                min_release_age_days,
+            }),
+            _ => Err(fields.into_error()),
+        }
+    }
+
+    /// The node group this request is about, for errors and logs.
+    pub fn subject(&self) -> Subject {
+        Subject {
+            cluster: self.cluster.clone(),
+            nodegroup: self.nodegroup.clone(),
+        }
+    }
+
+    pub fn cluster(&self) -> &ClusterName {
+        &self.cluster
+    }
+    pub fn nodegroup(&self) -> &NodegroupName {
+        &self.nodegroup
+    }
+    pub fn version(&self) -> VersionRequest {
+        self.version
+    }
+    pub fn release_version(&self) -> Option<&ReleaseVersion> {
+        self.release_version.as_ref()
+    }
+    pub fn launch_template(&self) -> Option<&LaunchTemplateRequest> {
+        self.launch_template.as_ref()
+    }
+    pub fn force(&self) -> bool {
+        self.force
+    }
+    pub fn client_request_token(&self) -> Option<&ClientRequestToken> {
+        self.client_request_token.as_ref()
+    }
+    pub fn dry_run(&self) -> bool {
+        self.dry_run
+    }
+    pub fn min_release_age_days(&self) -> Option<u16> {
+        self.min_release_age_days
+    }
+}

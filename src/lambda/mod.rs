@@ -1,0 +1,18 @@
+//! The Lambda shell: what a Lambda function needs around the core and the adapters.
+//!
+//! - [`payload`]: the payload's shapes (an EventBridge envelope, a bare request);
+//! - [`updater`]: the updater function's handler, one invocation in the contract's order;
+//! - [`output`]: the success payload's JSON shapes;
+//! - [`error`]: an error as the runtime's `Diagnostic` (`errorType`, `errorMessage`);
+//! - [`config`]: what a function reads from its environment at start;
+//! - [`logging`]: the log subscriber and its level rules.
+//!
+//! A further function (the fleet planner) gets a handler module of its own here, beside
+//! `updater`, and a binary in `src/bin/`.
+
+pub mod config;
+mod error;
+pub mod logging;
+pub mod output;
+pub mod payload;
+pub mod updater;

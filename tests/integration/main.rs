@@ -1,0 +1,17 @@
+//! The Rust integration tests, one test binary (one link of the SDK-heavy library):
+//!
+//! - `eks_adapter`, `ssm_adapter`: the adapters and the handler on the real SDK clients,
+//!   their HTTP layer replaced by `aws-smithy-mocks` rules;
+//! - `transport`: the real HTTP stack against a local socket (timeouts, resets);
+//! - `events`: every `events/*.json` parses as documented;
+//! - `fuzz_parse`: property tests over parsing (`make fuzz` runs many more cases).
+
+// Test helpers outside #[test] functions may unwrap too: a failure there is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+mod eks_adapter;
+mod events;
+mod fuzz_parse;
+mod ssm_adapter;
+mod transport;
