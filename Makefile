@@ -16,7 +16,12 @@ BENCH_VENV := bench/.venv
 BENCH_STAMP := $(BENCH_VENV)/.installed
 FLOOR := target/lambda/hello_runtime/bootstrap
 
-.PHONY: test demo lint unit e2e sam build venv clean fuzz bench bench-smoke
+.PHONY: test demo lint unit e2e sam build venv clean fuzz bench bench-smoke help
+
+## help: every target with what it does (the `## name: ...` comment above each).
+help:
+	@awk '/^## [a-z0-9-]+:/ { sub(/^## /, ""); split($$0, p, ": "); printf "\n  %-12s %s\n", p[1], substr($$0, length(p[1]) + 3); next } \
+	     /^## / { sub(/^## /, ""); printf "  %-12s %s\n", "", $$0 }' $(MAKEFILE_LIST)
 
 ## test: every tier — format, lints, unit and adapter tests, end to end, the SAM tier, then
 ## the benchmark's smoke run (a few invocations, answers checked, nothing timed).
@@ -35,7 +40,8 @@ lint-python: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-## unit: the pure core (table-driven) and the EKS adapter on aws-smithy-mocks.
+## unit: the core, table by table; the adapters and the handler on aws-smithy-mocks
+## (tests/integration/, one test binary).
 unit:
 	cargo test --locked
 
