@@ -10,8 +10,8 @@
 
 pub(crate) mod call;
 pub(crate) mod classify;
-pub mod deadline;
-pub mod eks;
+pub(crate) mod deadline;
+pub(crate) mod eks;
 pub mod setup;
-pub mod ssm;
-pub mod tls;
+pub(crate) mod ssm;
+pub(crate) mod tls;

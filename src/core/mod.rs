@@ -9,11 +9,11 @@
 //! - [`allowlist`]: the `ALLOWED_CLUSTERS` patterns;
 //! - [`error`]: the error type and its stable kinds.
 
-pub mod allowlist;
-pub mod ami;
-pub mod error;
-pub mod live;
-pub mod plan;
+pub(crate) mod allowlist;
+pub(crate) mod ami;
+pub(crate) mod error;
+pub(crate) mod live;
+pub(crate) mod plan;
 pub mod request;
-pub mod token;
-pub mod version;
+pub(crate) mod token;
+pub(crate) mod version;

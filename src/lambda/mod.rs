@@ -10,9 +10,9 @@
 //! A further function (the fleet planner) gets a handler module of its own here, beside
 //! `updater`, and a binary in `src/bin/`.
 
-pub mod config;
+pub(crate) mod config;
 mod error;
 pub mod logging;
-pub mod output;
+pub(crate) mod output;
 pub mod payload;
-pub mod updater;
+pub(crate) mod updater;

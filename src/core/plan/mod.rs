@@ -23,8 +23,9 @@ use crate::core::token;
 use crate::core::version::{MinorVersion, ReleaseVersion};
 
 pub use call::{LaunchTemplateCall, UpdateCall};
-pub use checks::AL2_LAST_MINOR_EXCLUSIVE;
-pub use refusal::{Reason, Refusal};
+#[cfg(test)]
+use refusal::Reason;
+pub use refusal::Refusal;
 pub use release::{LatestKnown, LatestRelease, ReleaseLookup};
 pub use running::judge_running;
 
@@ -97,10 +98,6 @@ impl<'a> Live<'a> {
             cluster,
             target_minor,
         }
-    }
-
-    pub fn target_minor(&self) -> MinorVersion {
-        self.target_minor
     }
 
     /// Which latest release step 6 needs.

@@ -95,12 +95,10 @@ impl Refusal {
         self
     }
 
-    pub fn reason(&self) -> Reason {
+    /// Which rule refused: what the plan's tables assert.
+    #[cfg(test)]
+    pub(crate) fn reason(&self) -> Reason {
         self.reason
-    }
-
-    pub fn message(&self) -> &str {
-        &self.message
     }
 
     /// The error the function answers with. A soak gate that could not see reports the
