@@ -5,9 +5,13 @@
 pub struct ClientRequestToken(String);
 
 impl ClientRequestToken {
-    pub fn parse(text: &str) -> Option<Self> {
+    pub fn parse(text: &str) -> Result<Self, String> {
         let printable = text.bytes().all(|b| (0x20..=0x7e).contains(&b));
-        (!text.is_empty() && text.len() <= 128 && printable).then(|| Self(text.to_owned()))
+        if !text.is_empty() && text.len() <= 128 && printable {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err("must be 1-128 printable ASCII characters".to_owned())
+        }
     }
     pub fn as_str(&self) -> &str {
         &self.0

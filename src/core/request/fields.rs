@@ -135,6 +135,30 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A required string field, parsed: `parse` says what is wrong when it does not parse.
+    pub(crate) fn required_parsed<T>(
+        &mut self,
+        field: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        let text = self.required_str(field)?;
+        parse(text)
+            .map_err(|problem| self.problem(field, problem))
+            .ok()
+    }
+
+    /// An optional string field, parsed: `parse` says what is wrong when it does not parse.
+    pub(crate) fn optional_parsed<T>(
+        &mut self,
+        field: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        let text = self.optional_str(field)?;
+        parse(text)
+            .map_err(|problem| self.problem(field, problem))
+            .ok()
+    }
+
     pub(crate) fn optional_bool(&mut self, field: &str) -> Option<bool> {
         match self.get(field)? {
             Value::Bool(flag) => Some(*flag),

@@ -75,67 +75,60 @@ pub(super) fn parse_launch_template(
     let mut fields = Fields::new(object);
     fields.prefix = "launchTemplate.";
     fields.reject_unknown("launchTemplate.", LAUNCH_TEMPLATE_FIELDS);
-    let name = fields.optional_str("name");
-    let id = fields.optional_str("id");
-    let selector = match (id, name) {
-        (Some(_), Some(_)) => {
-            fields.problem(
-                "",
-                "must name the template by `id` or by `name`, not both".to_owned(),
-            );
-            None
-        }
-        (None, None) => {
-            fields.problem(
-                "",
-                "must name the node group's launch template by `id` or `name`".to_owned(),
-            );
-            None
-        }
-        (Some(id), None) => {
-            if valid_template_id(id) {
-                Some(TemplateSelector::Id(id.to_owned()))
-            } else {
-                fields.problem(
-                    "id",
-                    format!(
-                        "must be \"lt-\" followed by 8 or 17 lowercase hex digits; got {}",
-                        quoted(id)
-                    ),
-                );
-                None
-            }
-        }
-        (None, Some(name)) => {
-            if valid_template_name(name) {
-                Some(TemplateSelector::Name(name.to_owned()))
-            } else {
-                fields.problem(
-                    "name",
-                    format!(
-                        "must be 3-128 characters of letters, digits and ( ) . - / _; got {}",
-                        quoted(name)
-                    ),
-                );
-                None
-            }
-        }
-    };
-    let version = fields.optional_str("version").and_then(|text| {
-        let parsed = TemplateVersion::parse(text);
-        if parsed.is_none() {
-            fields.problem(
-                "version",
-                format!(
-                    "must be a positive whole number as a string (like \"3\"), \"$Latest\" or \"$Default\"; got {}",
-                    quoted(text)
-                ),
-            );
-        }
-        parsed
+    let selector = read_selector(&mut fields);
+    let version = fields.optional_parsed("version", |text| {
+        TemplateVersion::parse(text).ok_or_else(|| {
+            format!(
+                "must be a positive whole number as a string (like \"3\"), \"$Latest\" or \"$Default\"; got {}",
+                quoted(text)
+            )
+        })
     });
     outer.problems.append(&mut fields.problems);
     selector.map(|selector| LaunchTemplateRequest { selector, version })
+}
+
+/// Exactly one of `id` and `name`, well formed.
+fn read_selector(fields: &mut Fields<'_>) -> Option<TemplateSelector> {
+    let name = fields.optional_str("name");
+    let id = fields.optional_str("id");
+    let (field, parsed) = match (id, name) {
+        (Some(_), Some(_)) => (
+            "",
+            Err("must name the template by `id` or by `name`, not both".to_owned()),
+        ),
+        (None, None) => (
+            "",
+            Err("must name the node group's launch template by `id` or `name`".to_owned()),
+        ),
+        (Some(id), None) => ("id", parse_id(id)),
+        (None, Some(name)) => ("name", parse_name(name)),
+    };
+    parsed
+        .map_err(|problem| fields.problem(field, problem))
+        .ok()
+}
+
+fn parse_id(id: &str) -> Result<TemplateSelector, String> {
+    if valid_template_id(id) {
+        Ok(TemplateSelector::Id(id.to_owned()))
+    } else {
+        Err(format!(
+            "must be \"lt-\" followed by 8 or 17 lowercase hex digits; got {}",
+            quoted(id)
+        ))
+    }
+}
+
+fn parse_name(name: &str) -> Result<TemplateSelector, String> {
+    if valid_template_name(name) {
+        Ok(TemplateSelector::Name(name.to_owned()))
+    } else {
+        Err(format!(
+            "must be 3-128 characters of letters, digits and ( ) . - / _; got {}",
+            quoted(name)
+        ))
+    }
 }
 
 fn valid_template_id(id: &str) -> bool {

@@ -55,6 +55,39 @@ pub enum VersionRequest {
     Explicit(MinorVersion),
 }
 
+impl VersionRequest {
+    /// A given `version`: `"cluster"` or `MAJOR.MINOR`.
+    fn parse(text: &str) -> Result<Self, String> {
+        match text {
+            "cluster" => Ok(Self::Cluster),
+            _ => MinorVersion::parse(text)
+                .map(Self::Explicit)
+                .ok_or_else(|| {
+                    format!(
+                        "must be MAJOR.MINOR (like \"1.31\") or \"cluster\"; got {}",
+                        quoted(text)
+                    )
+                }),
+        }
+    }
+}
+
+fn parse_release_version(text: &str) -> Result<ReleaseVersion, String> {
+    ReleaseVersion::parse(text).ok_or_else(|| {
+        format!(
+            "must look like \"1.31.2-20241115\" (Amazon Linux), \"1.31-2024.11.12\" (Windows) or \"1.26.1-943d9a41\" (Bottlerocket), at most 64 characters; got {}",
+            quoted(text)
+        )
+    })
+}
+
+fn release_age_days(days: u64) -> Result<u16, String> {
+    u16::try_from(days)
+        .ok()
+        .filter(|_| days <= MAX_RELEASE_AGE_DAYS)
+        .ok_or_else(|| format!("must be a whole number of days from 0 to 365; got {days}"))
+}
+
 /// Upper bound of `minReleaseAgeDays`.
 pub const MAX_RELEASE_AGE_DAYS: u64 = 365;
 
@@ -79,71 +112,23 @@ impl UpdateRequest {
         let mut fields = Fields::new(object);
         fields.reject_unknown("", REQUEST_FIELDS);
 
-        let cluster = fields.required_str("clusterName").and_then(|text| {
-            ClusterName::parse(text)
-                .map_err(|problem| fields.problem("clusterName", problem))
-                .ok()
-        });
-        let nodegroup = fields.required_str("nodegroupName").and_then(|text| {
-            NodegroupName::parse(text)
-                .map_err(|problem| fields.problem("nodegroupName", problem))
-                .ok()
-        });
-        let version = match fields.optional_str("version") {
-            None => VersionRequest::Current,
-            Some("cluster") => VersionRequest::Cluster,
-            Some(text) => match MinorVersion::parse(text) {
-                Some(minor) => VersionRequest::Explicit(minor),
-                None => {
-                    fields.problem(
-                        "version",
-                        format!(
-                            "must be MAJOR.MINOR (like \"1.31\") or \"cluster\"; got {}",
-                            quoted(text)
-                        ),
-                    );
-                    VersionRequest::Current
-                }
-            },
-        };
-        let release_version = fields.optional_str("releaseVersion").and_then(|text| {
-            let parsed = ReleaseVersion::parse(text);
-            if parsed.is_none() {
-                fields.problem(
-                    "releaseVersion",
-                    format!(
-                        "must look like \"1.31.2-20241115\" (Amazon Linux), \"1.31-2024.11.12\" (Windows) or \"1.26.1-943d9a41\" (Bottlerocket), at most 64 characters; got {}",
-                        quoted(text)
-                    ),
-                );
-            }
-            parsed
-        });
+        let cluster = fields.required_parsed("clusterName", ClusterName::parse);
+        let nodegroup = fields.required_parsed("nodegroupName", NodegroupName::parse);
+        let version = fields
+            .optional_parsed("version", VersionRequest::parse)
+            .unwrap_or(VersionRequest::Current);
+        let release_version = fields.optional_parsed("releaseVersion", parse_release_version);
         let launch_template = fields
             .optional_object("launchTemplate")
             .and_then(|object| parse_launch_template(object, &mut fields));
         let force = fields.optional_bool("force").unwrap_or(false);
-        let client_request_token = fields.optional_str("clientRequestToken").and_then(|text| {
-            let parsed = ClientRequestToken::parse(text);
-            if parsed.is_none() {
-                fields.problem(
-                    "clientRequestToken",
-                    "must be 1-128 printable ASCII characters".to_owned(),
-                );
-            }
-            parsed
-        });
+        let client_request_token =
+            fields.optional_parsed("clientRequestToken", ClientRequestToken::parse);
         let dry_run = fields.optional_bool("dryRun").unwrap_or(false);
         let min_release_age_days = fields.optional_u64("minReleaseAgeDays").and_then(|days| {
-            if days > MAX_RELEASE_AGE_DAYS {
-                fields.problem(
-                    "minReleaseAgeDays",
-                    format!("must be a whole number of days from 0 to 365; got {days}"),
-                );
-                None
-            } else {
-                u16::try_from(days).ok()
-            }
+            release_age_days(days)
+                .map_err(|problem| fields.problem("minReleaseAgeDays", problem))
+                .ok()
         });
 
         match (cluster, nodegroup) {
