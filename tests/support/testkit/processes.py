@@ -87,7 +87,7 @@ class Process:
         self.name = name
         self.argv = argv
         self.log_path = log_path
-        self._log = open(log_path, "ab")  # noqa: SIM115 - closed by stop()
+        self._log = open(log_path, "ab")  # closed by stop()
         # Where this run's output starts: a log may hold an earlier run's under the same name.
         self.log_start = self._log.tell()
         try:
