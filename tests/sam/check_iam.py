@@ -135,12 +135,31 @@ USES_CLIENT = re.compile(r"\baws_sdk_([a-z0-9]+)::Client\b")
 # in src/lambda/logging.rs) is not a use.
 ANY_SDK = re.compile(r"\baws_sdk_([a-z0-9]+)::")
 PUBLIC_PARAMETER = re.compile(r'"(/aws/service/[^"]*)"')
+CFG_TEST = re.compile(r"#\[cfg\(test\)\]")
+# A `#[cfg(test)]` one-line declaration, not the inline test module that ends a file.
+CFG_TEST_DECLARATION = re.compile(r"#\[cfg\(test\)\]\s*(?:mod\s+\w+|use\s[^;{]*)\s*;")
+# An out-of-line test module (`#[cfg(test)] mod tests;`): its file holds nothing but tests.
+TEST_MODULE_DECLARATION = re.compile(r"#\[cfg\(test\)\]\s*mod\s+(\w+)\s*;")
 
 
 def _non_test(text: str) -> str:
-    """The file without its `#[cfg(test)]` module (tests call mocks, not AWS)."""
-    cut = text.find("#[cfg(test)]")
-    return text if cut < 0 else text[:cut]
+    """The file without its `#[cfg(test)]` module (tests call mocks, not AWS): everything from
+    the first `#[cfg(test)]` that is not a one-line declaration (`mod tests;`, `use ...;`)."""
+    for m in CFG_TEST.finditer(text):
+        if not CFG_TEST_DECLARATION.match(text, m.start()):
+            return text[: m.start()]
+    return text
+
+
+def _test_module_files(src: Path) -> set[Path]:
+    """The files of out-of-line test modules (`#[cfg(test)] mod tests;` → tests.rs), and below."""
+    found: set[Path] = set()
+    for path in src.rglob("*.rs"):
+        here = path.parent if path.name in ("mod.rs", "lib.rs", "main.rs") else path.parent / path.stem
+        for name in TEST_MODULE_DECLARATION.findall(path.read_text()):
+            found.add(here / f"{name}.rs")
+            found.update((here / name).rglob("*.rs"))
+    return found
 
 
 def sdk_operations(crates: set[str]) -> dict[str, dict[str, str]] | None:
@@ -188,7 +207,10 @@ def code_calls(
     if operations is True:
         operations = sdk_operations(deps)
     crates_with_calls: set[str] = set()
+    test_files = _test_module_files(src)
     for path in sorted(src.rglob("*.rs")):
+        if path in test_files:
+            continue
         text = _non_test(path.read_text())
         rel = path.relative_to(src.parent)
         clients = set(USES_CLIENT.findall(text))
