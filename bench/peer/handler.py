@@ -6,7 +6,7 @@ function — DescribeNodegroup, DescribeCluster, SSM GetParameter (the public AL
 AL2 release parameter), UpdateNodegroupVersion — and answers a similar object. It is
 written the usual way: clients built once at import, calls in sequence, a few of the
 same checks, one log line per invocation. It is a yardstick, not a second implementation:
-it does not cover DESIGN.md's whole contract.
+it does not cover the whole contract (ARCHITECTURE.md).
 """
 
 import hashlib

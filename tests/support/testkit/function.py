@@ -27,7 +27,7 @@ from .paths import BOOTSTRAP, ROOT
 from .processes import ANSI, HarnessError, Process, base_env, free_port, port_open, venv_tool
 
 # The function's secret key: localeks checks no signature, so any value works; a distinctive
-# one lets tests assert that no answer or log line ever shows it (DESIGN: no credentials).
+# one lets tests assert that no answer or log line ever shows it (ARCHITECTURE.md, "Errors": no credentials).
 FUNCTION_SECRET = "e2eSecretKeyThatMustNeverBeEchoed0000000"
 # The summary line the function writes once per invocation (src/handler.rs).
 SUMMARY_MESSAGES = ("node group request done", "node group request failed")
