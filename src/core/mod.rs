@@ -6,12 +6,14 @@
 //! - [`live`]: the live state as typed values (statuses, kinds, the update object);
 //! - [`plan`]: steps 3–8 as named checks, and the one mapping of a refusal to an error;
 //! - [`token`]: the idempotency token;
+//! - [`fleet`]: the fleet input, its selectors, and which node groups a roll takes;
 //! - [`allowlist`]: the `ALLOWED_CLUSTERS` patterns;
 //! - [`error`]: the error type and its stable kinds.
 
 pub(crate) mod allowlist;
 pub(crate) mod ami;
 pub(crate) mod error;
+pub mod fleet;
 pub(crate) mod live;
 pub(crate) mod plan;
 pub mod request;

@@ -6,7 +6,7 @@ use super::fields::quoted;
 use super::valid_eks_name;
 
 /// An EKS cluster name: 1–100 characters, `^[0-9A-Za-z][A-Za-z0-9_-]*$`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ClusterName(String);
 
 impl ClusterName {

@@ -63,7 +63,8 @@ impl fmt::Display for InvalidRequest {
 /// Reads fields of one JSON object and collects what is wrong with them.
 pub(crate) struct Fields<'a> {
     object: &'a Map<String, Value>,
-    pub(crate) prefix: &'static str,
+    /// The path of this object in the input (`launchTemplate.`, `targets[2].`), for messages.
+    prefix: String,
     pub(crate) problems: Vec<FieldError>,
 }
 
@@ -71,12 +72,28 @@ impl<'a> Fields<'a> {
     pub(crate) fn new(object: &'a Map<String, Value>) -> Self {
         Self {
             object,
-            prefix: "",
+            prefix: String::new(),
             problems: Vec::new(),
         }
     }
 
-    pub(crate) fn problem(&mut self, field: &str, problem: String) {
+    /// The fields of an object inside this one, at `path` (`launchTemplate`,
+    /// `targets[2]`); its problems come back with [`Fields::absorb`].
+    pub(crate) fn nested<'b>(&self, object: &'b Map<String, Value>, path: &str) -> Fields<'b> {
+        Fields {
+            object,
+            prefix: format!("{}{path}.", self.prefix),
+            problems: Vec::new(),
+        }
+    }
+
+    /// Takes over the problems of a nested object.
+    pub(crate) fn absorb(&mut self, mut nested: Fields<'_>) {
+        self.problems.append(&mut nested.problems);
+    }
+
+    pub(crate) fn problem(&mut self, field: &str, problem: impl Into<String>) {
+        let problem = problem.into();
         let path = if field.is_empty() {
             self.prefix.trim_end_matches('.').to_owned()
         } else {
@@ -88,7 +105,8 @@ impl<'a> Fields<'a> {
         });
     }
 
-    pub(crate) fn reject_unknown(&mut self, prefix: &str, known: &[&str]) {
+    pub(crate) fn reject_unknown(&mut self, known: &[&str]) {
+        let prefix = self.prefix.clone();
         for key in self.object.keys() {
             if known.contains(&key.as_str()) {
                 continue;
@@ -186,6 +204,81 @@ impl<'a> Fields<'a> {
                 None
             }
         }
+    }
+
+    /// A whole number from `min` to `max`.
+    pub(crate) fn optional_whole(&mut self, field: &str, min: u64, max: u64) -> Option<u64> {
+        match self.get(field)? {
+            Value::Number(n) => match n.as_u64() {
+                Some(value) if (min..=max).contains(&value) => Some(value),
+                _ => {
+                    self.problem(
+                        field,
+                        format!("must be a whole number from {min} to {max}; got {n}"),
+                    );
+                    None
+                }
+            },
+            other => {
+                self.problem(
+                    field,
+                    format!(
+                        "must be a whole number from {min} to {max}, not {}",
+                        kind(other)
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// A number (fractions allowed) from `min` to `max`.
+    pub(crate) fn optional_number(&mut self, field: &str, min: f64, max: f64) -> Option<f64> {
+        match self.get(field)? {
+            Value::Number(n) => match n.as_f64() {
+                Some(value) if (min..=max).contains(&value) => Some(value),
+                _ => {
+                    self.problem(
+                        field,
+                        format!("must be a number from {min} to {max}; got {n}"),
+                    );
+                    None
+                }
+            },
+            other => {
+                self.problem(
+                    field,
+                    format!("must be a number from {min} to {max}, not {}", kind(other)),
+                );
+                None
+            }
+        }
+    }
+
+    pub(crate) fn optional_array(&mut self, field: &str) -> Option<&'a Vec<Value>> {
+        match self.get(field)? {
+            Value::Array(items) => Some(items),
+            other => {
+                self.problem(field, format!("must be an array, not {}", kind(other)));
+                None
+            }
+        }
+    }
+
+    /// An array of strings; each item that is not one is a problem of its own.
+    pub(crate) fn optional_strings(&mut self, field: &str) -> Option<Vec<&'a str>> {
+        let items = self.optional_array(field)?;
+        let mut strings = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            match item {
+                Value::String(text) => strings.push(text.as_str()),
+                other => self.problem(
+                    &format!("{field}[{i}]"),
+                    format!("must be a string, not {}", kind(other)),
+                ),
+            }
+        }
+        Some(strings)
     }
 
     pub(crate) fn optional_object(&mut self, field: &str) -> Option<&'a Map<String, Value>> {

@@ -72,9 +72,8 @@ pub(super) fn parse_launch_template(
     object: &Map<String, Value>,
     outer: &mut Fields<'_>,
 ) -> Option<LaunchTemplateRequest> {
-    let mut fields = Fields::new(object);
-    fields.prefix = "launchTemplate.";
-    fields.reject_unknown("launchTemplate.", LAUNCH_TEMPLATE_FIELDS);
+    let mut fields = outer.nested(object, "launchTemplate");
+    fields.reject_unknown(LAUNCH_TEMPLATE_FIELDS);
     let selector = read_selector(&mut fields);
     let version = fields.optional_parsed("version", |text| {
         TemplateVersion::parse(text).ok_or_else(|| {
@@ -84,7 +83,7 @@ pub(super) fn parse_launch_template(
             )
         })
     });
-    outer.problems.append(&mut fields.problems);
+    outer.absorb(fields);
     selector.map(|selector| LaunchTemplateRequest { selector, version })
 }
 

@@ -45,9 +45,10 @@ fn valid_eks_name(text: &str, max: usize) -> bool {
 }
 
 /// Which Kubernetes minor the node group should end on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum VersionRequest {
     /// `version` absent: stay on the node group's current minor (newest AMI for it).
+    #[default]
     Current,
     /// `"cluster"`: the control plane's current minor.
     Cluster,
@@ -91,11 +92,22 @@ fn release_age_days(days: u64) -> Result<u16, String> {
 /// Upper bound of `minReleaseAgeDays`.
 pub const MAX_RELEASE_AGE_DAYS: u64 = 365;
 
-/// A validated request to move one node group.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UpdateRequest {
-    cluster: ClusterName,
-    nodegroup: NodegroupName,
+/// The fields a request may hold besides the node group's names: what a fleet selector's
+/// `request` holds.
+pub const SETTINGS_FIELDS: &[&str] = &[
+    "version",
+    "releaseVersion",
+    "launchTemplate",
+    "force",
+    "clientRequestToken",
+    "dryRun",
+    "minReleaseAgeDays",
+];
+
+/// What a request asks for, apart from which node group: validated once, shared by every
+/// node group a fleet selector finds.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RequestSettings {
     version: VersionRequest,
     release_version: Option<ReleaseVersion>,
     launch_template: Option<LaunchTemplateRequest>,
@@ -105,22 +117,16 @@ pub struct UpdateRequest {
     min_release_age_days: Option<u16>,
 }
 
-impl UpdateRequest {
-    /// The only way to make a request: validates every field of a JSON object and
-    /// rejects unknown ones, naming the closest known field.
-    pub fn from_json(object: &Map<String, Value>) -> Result<Self, InvalidRequest> {
-        let mut fields = Fields::new(object);
-        fields.reject_unknown("", REQUEST_FIELDS);
-
-        let cluster = fields.required_parsed("clusterName", ClusterName::parse);
-        let nodegroup = fields.required_parsed("nodegroupName", NodegroupName::parse);
+impl RequestSettings {
+    /// Reads the settings of an object whose unknown fields the caller has rejected.
+    pub(crate) fn read(fields: &mut Fields<'_>) -> Self {
         let version = fields
             .optional_parsed("version", VersionRequest::parse)
             .unwrap_or(VersionRequest::Current);
         let release_version = fields.optional_parsed("releaseVersion", parse_release_version);
         let launch_template = fields
             .optional_object("launchTemplate")
-            .and_then(|object| parse_launch_template(object, &mut fields));
+            .and_then(|object| parse_launch_template(object, fields));
         let force = fields.optional_bool("force").unwrap_or(false);
         let client_request_token =
             fields.optional_parsed("clientRequestToken", ClientRequestToken::parse);
@@ -130,20 +136,53 @@ impl UpdateRequest {
                 .map_err(|problem| fields.problem("minReleaseAgeDays", problem))
                 .ok()
         });
+        Self {
+            version,
+            release_version,
+            launch_template,
+            force,
+            client_request_token,
+            dry_run,
+            min_release_age_days,
+        }
+    }
+}
 
-        match (cluster, nodegroup) {
-            (Some(cluster), Some(nodegroup)) if fields.problems.is_empty() => Ok(Self {
-                cluster,
-                nodegroup,
-                version,
-                release_version,
-                launch_template,
-                force,
-                client_request_token,
-                dry_run,
-                min_release_age_days,
-            }),
+/// A validated request to move one node group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UpdateRequest {
+    cluster: ClusterName,
+    nodegroup: NodegroupName,
+    settings: RequestSettings,
+}
+
+impl UpdateRequest {
+    /// The only way to make a request from JSON: validates every field of an object and
+    /// rejects unknown ones, naming the closest known field.
+    pub fn from_json(object: &Map<String, Value>) -> Result<Self, InvalidRequest> {
+        let mut fields = Fields::new(object);
+        fields.reject_unknown(REQUEST_FIELDS);
+        match Self::read(&mut fields) {
+            Some(request) if fields.problems.is_empty() => Ok(request),
             _ => Err(fields.into_error()),
+        }
+    }
+
+    /// Reads a request from an object whose unknown fields the caller has rejected (a
+    /// fleet target holds `wave` besides); `None` when the names are unusable.
+    pub(crate) fn read(fields: &mut Fields<'_>) -> Option<Self> {
+        let cluster = fields.required_parsed("clusterName", ClusterName::parse);
+        let nodegroup = fields.required_parsed("nodegroupName", NodegroupName::parse);
+        let settings = RequestSettings::read(fields);
+        Some(Self::new(cluster?, nodegroup?, settings))
+    }
+
+    /// The request of a node group a fleet selector found.
+    pub fn new(cluster: ClusterName, nodegroup: NodegroupName, settings: RequestSettings) -> Self {
+        Self {
+            cluster,
+            nodegroup,
+            settings,
         }
     }
 
@@ -162,24 +201,24 @@ impl UpdateRequest {
         &self.nodegroup
     }
     pub fn version(&self) -> VersionRequest {
-        self.version
+        self.settings.version
     }
     pub fn release_version(&self) -> Option<&ReleaseVersion> {
-        self.release_version.as_ref()
+        self.settings.release_version.as_ref()
     }
     pub fn launch_template(&self) -> Option<&LaunchTemplateRequest> {
-        self.launch_template.as_ref()
+        self.settings.launch_template.as_ref()
     }
     pub fn force(&self) -> bool {
-        self.force
+        self.settings.force
     }
     pub fn client_request_token(&self) -> Option<&ClientRequestToken> {
-        self.client_request_token.as_ref()
+        self.settings.client_request_token.as_ref()
     }
     pub fn dry_run(&self) -> bool {
-        self.dry_run
+        self.settings.dry_run
     }
     pub fn min_release_age_days(&self) -> Option<u16> {
-        self.min_release_age_days
+        self.settings.min_release_age_days
     }
 }

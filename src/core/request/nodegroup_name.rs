@@ -6,7 +6,7 @@ use super::fields::quoted;
 use super::valid_eks_name;
 
 /// A managed node group name: 1–63 characters, same pattern as a cluster name.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct NodegroupName(String);
 
 impl NodegroupName {

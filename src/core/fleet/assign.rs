@@ -1,0 +1,231 @@
+//! Which node groups a roll takes, each once: explicit targets first (in input order), then
+//! what the selectors find (by cluster, then node group). The first target or selector that
+//! names a node group decides its request and wave; later matches are ignored.
+
+use std::collections::{BTreeMap, HashSet};
+
+use super::input::{FleetInput, Selector};
+use crate::core::allowlist::Allowlist;
+use crate::core::request::{ClusterName, NodegroupName, UpdateRequest};
+
+/// A node group discovery found, with its tags where a selector needs them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Discovered {
+    pub cluster: ClusterName,
+    pub nodegroup: NodegroupName,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// One node group of the roll.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Assigned {
+    pub request: UpdateRequest,
+    pub wave: u8,
+    /// The index of the selector that found it; `None` for an explicit target.
+    pub selector: Option<usize>,
+}
+
+/// The clusters whose node groups discovery lists: those some selector names and the
+/// allowlist admits, in the order given, each once. No call names any other cluster.
+pub fn clusters_to_discover(
+    input: &FleetInput,
+    clusters: &[ClusterName],
+    allowlist: &Allowlist,
+) -> Vec<ClusterName> {
+    clusters
+        .iter()
+        .filter(|cluster| allowlist.check(cluster.as_str()).is_ok())
+        .filter(|cluster| {
+            input
+                .selectors
+                .iter()
+                .any(|s| s.clusters.matches(cluster.as_str()))
+        })
+        .cloned()
+        .collect()
+}
+
+/// Whether any selector that names `cluster` filters by tags: then its node groups must be
+/// described before they can be selected.
+pub fn needs_tags(input: &FleetInput, cluster: &ClusterName) -> bool {
+    input
+        .selectors
+        .iter()
+        .any(|s| s.clusters.matches(cluster.as_str()) && !s.nodegroup_tags.is_empty())
+}
+
+/// The roll's node groups, each once, in report order.
+pub fn assign(input: &FleetInput, mut discovered: Vec<Discovered>) -> Vec<Assigned> {
+    let mut seen = HashSet::new();
+    let mut assigned = Vec::new();
+    for target in &input.targets {
+        let key = (
+            target.request.cluster().clone(),
+            target.request.nodegroup().clone(),
+        );
+        if seen.insert(key) {
+            assigned.push(Assigned {
+                request: target.request.clone(),
+                wave: target.wave,
+                selector: None,
+            });
+        }
+    }
+    discovered.sort_by(|a, b| (&a.cluster, &a.nodegroup).cmp(&(&b.cluster, &b.nodegroup)));
+    for found in discovered {
+        let Some((index, selector)) = first_selecting(&input.selectors, &found) else {
+            continue;
+        };
+        if seen.insert((found.cluster.clone(), found.nodegroup.clone())) {
+            assigned.push(Assigned {
+                request: UpdateRequest::new(
+                    found.cluster,
+                    found.nodegroup,
+                    selector.request.clone(),
+                ),
+                wave: selector.wave,
+                selector: Some(index),
+            });
+        }
+    }
+    assigned
+}
+
+fn first_selecting<'s>(
+    selectors: &'s [Selector],
+    found: &Discovered,
+) -> Option<(usize, &'s Selector)> {
+    selectors.iter().enumerate().find(|(_, s)| {
+        s.clusters.matches(found.cluster.as_str())
+            && s.selects(found.nodegroup.as_str(), &found.tags)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::core::request::VersionRequest;
+
+    fn input(value: Value) -> FleetInput {
+        FleetInput::from_json(&value).unwrap()
+    }
+
+    fn found(cluster: &str, nodegroup: &str, tags: &[(&str, &str)]) -> Discovered {
+        Discovered {
+            cluster: ClusterName::parse(cluster).unwrap(),
+            nodegroup: NodegroupName::parse(nodegroup).unwrap(),
+            tags: tags
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        }
+    }
+
+    fn names(assigned: &[Assigned]) -> Vec<(String, String, u8, Option<usize>)> {
+        assigned
+            .iter()
+            .map(|a| {
+                (
+                    a.request.cluster().to_string(),
+                    a.request.nodegroup().to_string(),
+                    a.wave,
+                    a.selector,
+                )
+            })
+            .collect()
+    }
+
+    fn cluster_names(list: &[&str]) -> Vec<ClusterName> {
+        list.iter()
+            .map(|c| ClusterName::parse(c).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn explicit_targets_first_then_selectors_in_order_each_node_group_once() {
+        let fleet = input(json!({
+            "targets": [
+                {"clusterName": "prod-eu", "nodegroupName": "system", "wave": 0, "version": "1.31"},
+                {"clusterName": "prod-eu", "nodegroupName": "system", "wave": 5}
+            ],
+            "selectors": [
+                {"clusters": ["prod-*"], "nodegroups": ["web-*"], "wave": 1, "request": {"version": "cluster"}},
+                {"clusters": ["prod-*"], "wave": 2}
+            ]
+        }));
+        let assigned = assign(
+            &fleet,
+            vec![
+                found("prod-us", "batch", &[]),
+                found("prod-eu", "web-1", &[]),
+                found("prod-eu", "system", &[]),
+                found("dev", "web-1", &[]),
+            ],
+        );
+        assert_eq!(
+            names(&assigned),
+            vec![
+                ("prod-eu".into(), "system".into(), 0, None),
+                ("prod-eu".into(), "web-1".into(), 1, Some(0)),
+                ("prod-us".into(), "batch".into(), 2, Some(1)),
+            ]
+        );
+        assert_eq!(
+            assigned[0].request.version(),
+            VersionRequest::Explicit(crate::core::version::MinorVersion::new(1, 31))
+        );
+        assert_eq!(assigned[1].request.version(), VersionRequest::Cluster);
+        assert_eq!(assigned[2].request.version(), VersionRequest::Current);
+    }
+
+    #[test]
+    fn exclusions_and_tags_narrow_a_selector() {
+        let fleet = input(json!({"selectors": [
+            {"clusters": ["*"], "excludeNodegroups": ["gpu-*"], "nodegroupTags": {"team": "web", "tier": "1"}}
+        ]}));
+        let assigned = assign(
+            &fleet,
+            vec![
+                found(
+                    "a",
+                    "web",
+                    &[("team", "web"), ("tier", "1"), ("other", "x")],
+                ),
+                found("a", "gpu-1", &[("team", "web"), ("tier", "1")]),
+                found("a", "api", &[("team", "web")]),
+                found("a", "db", &[("team", "db"), ("tier", "1")]),
+            ],
+        );
+        assert_eq!(
+            names(&assigned),
+            vec![("a".into(), "web".into(), 0, Some(0))]
+        );
+    }
+
+    #[test]
+    fn discovery_lists_only_allowed_clusters_a_selector_names() {
+        let fleet = input(json!({"selectors": [{"clusters": ["prod-*", "staging"]}]}));
+        let all = cluster_names(&["prod-eu", "prod-us", "staging", "dev"]);
+        let allowlist = Allowlist::parse(Some("prod-eu,staging,dev"));
+        assert_eq!(
+            clusters_to_discover(&fleet, &all, &allowlist),
+            cluster_names(&["prod-eu", "staging"])
+        );
+        assert_eq!(
+            clusters_to_discover(&fleet, &all, &Allowlist::parse(None)),
+            cluster_names(&["prod-eu", "prod-us", "staging"])
+        );
+    }
+
+    #[test]
+    fn tags_are_read_only_where_a_selector_asks() {
+        let fleet = input(json!({"selectors": [
+            {"clusters": ["prod-*"], "nodegroupTags": {"team": "web"}},
+            {"clusters": ["dev"]}
+        ]}));
+        assert!(needs_tags(&fleet, &ClusterName::parse("prod-eu").unwrap()));
+        assert!(!needs_tags(&fleet, &ClusterName::parse("dev").unwrap()));
+    }
+}
