@@ -8,7 +8,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use crate::core::error::{Error, ErrorKind, Subject};
+use crate::core::error::{About, Error, ErrorKind};
 
 /// Which call failed: the service's name for messages and its IAM prefix.
 #[derive(Clone, Copy, Debug)]
@@ -322,7 +322,7 @@ fn transport_message(transport: Transport, call: Call<'_>) -> String {
 pub(crate) fn classify<E>(
     error: SdkError<E, HttpResponse>,
     call: Call<'_>,
-    subject: &Subject,
+    about: &About,
     not_found: impl FnOnce() -> String,
 ) -> Error
 where
@@ -330,9 +330,9 @@ where
 {
     let failure = Failure::of(&error);
     let verdict = verdict(&failure);
-    let classified = Error::new(
+    let classified = Error::about(
         verdict.kind(),
-        subject,
+        about.clone(),
         message(verdict, &failure, call, not_found),
     );
     match verdict {
@@ -349,6 +349,7 @@ mod tests {
     use aws_smithy_runtime_api::client::result::ConnectorError;
 
     use super::*;
+    use crate::core::error::Subject;
 
     const CALL: Call<'static> = Call {
         service: "EKS",
@@ -595,7 +596,7 @@ mod tests {
         };
         for (error, transport, want) in cases {
             assert_eq!(Failure::of(&error).transport, Some(transport));
-            let got = classify(error, CALL, &subject, || unreachable!());
+            let got = classify(error, CALL, &About::from(&subject), || unreachable!());
             assert_eq!(got.kind(), ErrorKind::ServiceError);
             assert!(got.to_string().contains(want), "{got} lacks {want:?}");
         }

@@ -1,28 +1,22 @@
 //! The EKS adapter: the only code that speaks to `aws-sdk-eks`. It sends what the plan
 //! says, through the shared call path, and reads EKS's answers into the core's types.
 
-use std::collections::HashSet;
-
 use aws_sdk_eks::Client;
 use aws_sdk_eks::config::Builder as ConfigOverride;
 use aws_sdk_eks::types::{LaunchTemplateSpecification, Update};
 use aws_smithy_types::date_time::Format;
 
-use super::call::{send, unusable};
+use super::call::{every_page, send, unusable};
 use super::classify::{Call, modeled_errors};
 use super::deadline::Deadline;
 use crate::core::ami::AmiType;
-use crate::core::error::{Error, ErrorKind, Subject};
+use crate::core::error::{About, Error, ErrorKind, Subject};
 use crate::core::live::{
     ClusterState, ClusterStatus, CurrentRelease, LaunchTemplateState, NodegroupState,
     NodegroupStatus, UpdateErrorView, UpdateKind, UpdateStatus, UpdateView,
 };
 use crate::core::plan::UpdateCall;
 use crate::core::version::MinorVersion;
-
-/// Pages of `ListUpdates` read at most: far beyond any real node group's history, but a
-/// server that keeps answering a `nextToken` cannot hold the invocation forever.
-const MAX_LIST_PAGES: usize = 1000;
 
 /// What `UpdateNodegroupVersion` answered.
 #[derive(Debug)]
@@ -57,13 +51,14 @@ impl Eks {
         deadline: &Deadline,
     ) -> Result<NodegroupState, Error> {
         let call = eks("DescribeNodegroup");
+        let about = About::from(subject);
         let not_found = || {
             format!(
                 "node group '{}' does not exist in cluster '{}' (in this account and region); check the names",
                 subject.nodegroup, subject.cluster
             )
         };
-        let response = send(call, subject, deadline, not_found, |limits| {
+        let response = send(call, &about, deadline, not_found, |limits| {
             self.client
                 .describe_nodegroup()
                 .cluster_name(subject.cluster.as_str())
@@ -75,11 +70,11 @@ impl Eks {
         .await?;
         let nodegroup = response
             .nodegroup()
-            .ok_or_else(|| unusable(call, subject, "no nodegroup in the response"))?;
+            .ok_or_else(|| unusable(call, &about, "no nodegroup in the response"))?;
         let version = nodegroup
             .version()
             .and_then(MinorVersion::parse_reported)
-            .ok_or_else(|| unusable(call, subject, "no readable node group version"))?;
+            .ok_or_else(|| unusable(call, &about, "no readable node group version"))?;
         Ok(NodegroupState {
             version,
             release_version: nodegroup.release_version().map(CurrentRelease::parse),
@@ -99,13 +94,14 @@ impl Eks {
         deadline: &Deadline,
     ) -> Result<ClusterState, Error> {
         let call = eks("DescribeCluster");
+        let about = About::from(subject);
         let not_found = || {
             format!(
                 "cluster '{}' does not exist in this account and region; check the name and the function's region",
                 subject.cluster
             )
         };
-        let response = send(call, subject, deadline, not_found, |limits| {
+        let response = send(call, &about, deadline, not_found, |limits| {
             self.client
                 .describe_cluster()
                 .name(subject.cluster.as_str())
@@ -118,7 +114,7 @@ impl Eks {
         let version = cluster
             .and_then(|c| c.version())
             .and_then(MinorVersion::parse_reported)
-            .ok_or_else(|| unusable(call, subject, "no readable cluster version"))?;
+            .ok_or_else(|| unusable(call, &about, "no readable cluster version"))?;
         let status = cluster
             .and_then(|c| c.status())
             .map(|s| ClusterStatus::parse(s.as_str()));
@@ -133,6 +129,7 @@ impl Eks {
         deadline: &Deadline,
     ) -> Result<StartOutcome, Error> {
         let call = eks("UpdateNodegroupVersion");
+        let about = About::from(subject);
         let not_found = || {
             format!(
                 "node group '{}' or cluster '{}' no longer exists",
@@ -146,7 +143,7 @@ impl Eks {
                 .set_version(lt.version.clone())
                 .build()
         });
-        let result = send(call, subject, deadline, not_found, |limits| {
+        let result = send(call, &about, deadline, not_found, |limits| {
             self.client
                 .update_nodegroup_version()
                 .cluster_name(&request.cluster_name)
@@ -165,8 +162,8 @@ impl Eks {
             Ok(response) => {
                 let update = response
                     .update()
-                    .ok_or_else(|| unusable(call, subject, "no update in the response"))?;
-                Ok(StartOutcome::Started(update_view(update, call, subject)?))
+                    .ok_or_else(|| unusable(call, &about, "no update in the response"))?;
+                Ok(StartOutcome::Started(update_view(update, call, &about)?))
             }
             // `ResourceInUseException` is the one failure classified as UpdateInProgress:
             // an update runs already, and step 5 looks for it.
@@ -213,47 +210,31 @@ impl Eks {
         deadline: &Deadline,
     ) -> Result<Vec<String>, Error> {
         let call = eks("ListUpdates");
-        let mut ids = Vec::new();
-        let mut next_token: Option<String> = None;
-        let mut seen_tokens = HashSet::new();
-        for _ in 0..MAX_LIST_PAGES {
-            let not_found = || {
-                format!(
-                    "node group '{}' or cluster '{}' no longer exists",
-                    subject.nodegroup, subject.cluster
-                )
-            };
-            let page = send(call, subject, deadline, not_found, |limits| {
+        let about = About::from(subject);
+        let not_found = || {
+            format!(
+                "node group '{}' or cluster '{}' no longer exists",
+                subject.nodegroup, subject.cluster
+            )
+        };
+        every_page(call, &about, |next_token| async {
+            let page = send(call, &about, deadline, not_found, |limits| {
                 self.client
                     .list_updates()
                     .name(subject.cluster.as_str())
                     .nodegroup_name(subject.nodegroup.as_str())
-                    .set_next_token(next_token.take())
+                    .set_next_token(next_token)
                     .customize()
                     .config_override(ConfigOverride::default().timeout_config(limits))
                     .send()
             })
             .await?;
-            ids.extend(page.update_ids().iter().cloned());
-            match page.next_token() {
-                Some(token) if !token.is_empty() => {
-                    if !seen_tokens.insert(token.to_owned()) {
-                        return Err(unusable(
-                            call,
-                            subject,
-                            "the same nextToken came back twice",
-                        ));
-                    }
-                    next_token = Some(token.to_owned());
-                }
-                _ => return Ok(ids),
-            }
-        }
-        Err(unusable(
-            call,
-            subject,
-            &format!("more than {MAX_LIST_PAGES} pages of updates"),
-        ))
+            Ok((
+                page.update_ids().to_vec(),
+                page.next_token().map(str::to_owned),
+            ))
+        })
+        .await
     }
 
     async fn describe_update(
@@ -263,8 +244,9 @@ impl Eks {
         deadline: &Deadline,
     ) -> Result<UpdateView, Error> {
         let call = eks("DescribeUpdate");
+        let about = About::from(subject);
         let not_found = || format!("update {update_id} of the node group was not found");
-        let response = send(call, subject, deadline, not_found, |limits| {
+        let response = send(call, &about, deadline, not_found, |limits| {
             self.client
                 .describe_update()
                 .name(subject.cluster.as_str())
@@ -277,16 +259,16 @@ impl Eks {
         .await?;
         let update = response
             .update()
-            .ok_or_else(|| unusable(call, subject, "no update in the response"))?;
-        update_view(update, call, subject)
+            .ok_or_else(|| unusable(call, &about, "no update in the response"))?;
+        update_view(update, call, &about)
     }
 }
 
-fn update_view(update: &Update, call: Call<'_>, subject: &Subject) -> Result<UpdateView, Error> {
+fn update_view(update: &Update, call: Call<'_>, about: &About) -> Result<UpdateView, Error> {
     let id = update
         .id()
         .filter(|id| !id.is_empty())
-        .ok_or_else(|| unusable(call, subject, "an update without an id"))?;
+        .ok_or_else(|| unusable(call, about, "an update without an id"))?;
     Ok(UpdateView {
         id: id.to_owned(),
         status: UpdateStatus::parse(update.status().map_or("", |s| s.as_str())),

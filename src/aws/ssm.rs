@@ -9,7 +9,7 @@ use aws_sdk_ssm::config::Builder as ConfigOverride;
 use super::call::send;
 use super::classify::{Call, modeled_errors};
 use super::deadline::Deadline;
-use crate::core::error::{Error, ErrorKind, Subject};
+use crate::core::error::{About, Error, ErrorKind, Subject};
 use crate::core::live::PublishedRelease;
 use crate::core::version::ReleaseVersion;
 
@@ -39,7 +39,8 @@ impl Ssm {
         deadline: &Deadline,
     ) -> Result<Option<PublishedRelease>, Error> {
         let not_found = || format!("SSM parameter {parameter} was not found");
-        let result = send(CALL, subject, deadline, not_found, |limits| {
+        let about = About::from(subject);
+        let result = send(CALL, &about, deadline, not_found, |limits| {
             self.client
                 .get_parameter()
                 .name(parameter)

@@ -26,6 +26,33 @@ impl fmt::Display for Subject {
     }
 }
 
+/// What a failure is about: one node group, a whole cluster (listing its node groups), or
+/// the account (listing its clusters); `Input` where the request could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum About {
+    Input,
+    Account,
+    Cluster(ClusterName),
+    Nodegroup(Subject),
+}
+
+impl From<&Subject> for About {
+    fn from(subject: &Subject) -> Self {
+        Self::Nodegroup(subject.clone())
+    }
+}
+
+impl fmt::Display for About {
+    /// The message's opening: `cluster 'c', node group 'n': `, or nothing.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Input | Self::Account => Ok(()),
+            Self::Cluster(cluster) => write!(f, "cluster '{cluster}': "),
+            Self::Nodegroup(subject) => write!(f, "{subject}: "),
+        }
+    }
+}
+
 /// The `errorType` names of the contract, in its table's order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
@@ -96,11 +123,10 @@ impl fmt::Display for ErrorKind {
 /// Every failure the function reports: "cluster 'c', node group 'n': what happened; what to
 /// do".
 #[derive(Debug, thiserror::Error)]
-#[error("{}{}", about(.subject), .message)]
+#[error("{about}{message}")]
 pub struct Error {
     kind: ErrorKind,
-    /// `None` only where the request could not be read (`InvalidInput`).
-    subject: Option<Subject>,
+    about: About,
     message: String,
     #[source]
     source: Option<Source>,
@@ -111,9 +137,14 @@ pub struct Error {
 impl Error {
     /// A failure about one node group.
     pub fn new(kind: ErrorKind, subject: &Subject, message: impl Into<String>) -> Self {
+        Self::about(kind, About::from(subject), message)
+    }
+
+    /// A failure about a cluster, the account, or input that is no request.
+    pub fn about(kind: ErrorKind, about: About, message: impl Into<String>) -> Self {
         Self {
             kind,
-            subject: Some(subject.clone()),
+            about,
             message: message.into(),
             source: None,
             update_id: None,
@@ -122,13 +153,7 @@ impl Error {
 
     /// A payload that is not a usable request: no node group to name.
     pub fn invalid_input(message: impl Into<String>) -> Self {
-        Self {
-            kind: ErrorKind::InvalidInput,
-            subject: None,
-            message: message.into(),
-            source: None,
-            update_id: None,
-        }
+        Self::about(ErrorKind::InvalidInput, About::Input, message)
     }
 
     /// Keeps the error that caused this one, for the log.
@@ -163,8 +188,12 @@ impl Error {
         self.kind.is_retryable()
     }
 
+    /// The node group the failure is about, where it is about one.
     pub fn subject(&self) -> Option<&Subject> {
-        self.subject.as_ref()
+        match &self.about {
+            About::Nodegroup(subject) => Some(subject),
+            _ => None,
+        }
     }
 
     pub fn update_id(&self) -> Option<&str> {
@@ -181,13 +210,6 @@ impl Error {
         }
         (!parts.is_empty()).then(|| parts.join(": "))
     }
-}
-
-fn about(subject: &Option<Subject>) -> String {
-    subject
-        .as_ref()
-        .map(|subject| format!("{subject}: "))
-        .unwrap_or_default()
 }
 
 #[cfg(test)]
