@@ -3,6 +3,7 @@
 //! - `eks_adapter`, `ssm_adapter`: the adapters and the handler on the real SDK clients,
 //!   their HTTP layer replaced by `aws-smithy-mocks` rules;
 //! - `transport`: the real HTTP stack against a local socket (timeouts, resets);
+//! - `discovery`: listing clusters and node groups, every page;
 //! - `events`: every `events/*.json` parses as documented;
 //! - `fuzz_parse`: property tests over parsing (`make fuzz` runs many more cases).
 
@@ -10,6 +11,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+mod discovery;
 mod eks_adapter;
 mod events;
 mod fuzz_parse;
