@@ -23,6 +23,7 @@ pub mod core;
 pub mod lambda;
 
 pub use crate::aws::deadline::{CallLimits, Deadline};
+pub use crate::aws::discovery::Discovery;
 pub use crate::aws::eks::Eks;
 pub use crate::aws::ssm::Ssm;
 pub use crate::core::allowlist::Allowlist;

@@ -16,7 +16,6 @@ use crate::core::live::{
     NodegroupStatus, UpdateErrorView, UpdateKind, UpdateStatus, UpdateView,
 };
 use crate::core::plan::UpdateCall;
-use crate::core::request::{ClusterName, NodegroupName};
 use crate::core::version::MinorVersion;
 
 /// What `UpdateNodegroupVersion` answered.
@@ -238,67 +237,6 @@ impl Eks {
         .await
     }
 
-    /// Every cluster of the account and Region: every page of `ListClusters`.
-    pub async fn list_clusters(&self, deadline: &Deadline) -> Result<Vec<ClusterName>, Error> {
-        let call = eks("ListClusters");
-        let about = About::Account;
-        every_page(call, &about, |next_token| async {
-            let page = send(call, &about, deadline, String::new, |limits| {
-                self.client
-                    .list_clusters()
-                    .set_next_token(next_token)
-                    .customize()
-                    .config_override(ConfigOverride::default().timeout_config(limits))
-                    .send()
-            })
-            .await?;
-            let names = page
-                .clusters()
-                .iter()
-                .map(|name| {
-                    ClusterName::parse(name)
-                        .map_err(|_| unusable(call, &about, "a cluster name EKS does not allow"))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok((names, page.next_token().map(str::to_owned)))
-        })
-        .await
-    }
-
-    /// Every node group of a cluster: every page of `ListNodegroups`.
-    pub async fn list_nodegroups(
-        &self,
-        cluster: &ClusterName,
-        deadline: &Deadline,
-    ) -> Result<Vec<NodegroupName>, Error> {
-        let call = eks("ListNodegroups");
-        let about = About::Cluster(cluster.clone());
-        let not_found =
-            || format!("cluster '{cluster}' no longer exists in this account and region");
-        every_page(call, &about, |next_token| async {
-            let page = send(call, &about, deadline, not_found, |limits| {
-                self.client
-                    .list_nodegroups()
-                    .cluster_name(cluster.as_str())
-                    .set_next_token(next_token)
-                    .customize()
-                    .config_override(ConfigOverride::default().timeout_config(limits))
-                    .send()
-            })
-            .await?;
-            let names = page
-                .nodegroups()
-                .iter()
-                .map(|name| {
-                    NodegroupName::parse(name)
-                        .map_err(|_| unusable(call, &about, "a node group name EKS does not allow"))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok((names, page.next_token().map(str::to_owned)))
-        })
-        .await
-    }
-
     async fn describe_update(
         &self,
         update_id: &str,
@@ -382,19 +320,6 @@ modeled_errors! {
         InvalidParameterException => Rejected,
         ClientException => Rejected,
         ServerException => Server,
-    }
-    aws_sdk_eks::operation::list_clusters::ListClustersError {
-        InvalidParameterException => Rejected,
-        ClientException => Rejected,
-        ServerException => Server,
-        ServiceUnavailableException => Server,
-    }
-    aws_sdk_eks::operation::list_nodegroups::ListNodegroupsError {
-        ResourceNotFoundException => NotFound,
-        InvalidParameterException => Rejected,
-        ClientException => Rejected,
-        ServerException => Server,
-        ServiceUnavailableException => Server,
     }
     aws_sdk_eks::operation::describe_update::DescribeUpdateError {
         ResourceNotFoundException => NotFound,

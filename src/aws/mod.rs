@@ -1,7 +1,7 @@
 //! The AWS adapters: the only code that touches an AWS SDK. Each returns the core's types
 //! and the core's [`Error`](crate::core::error::Error).
 //!
-//! - [`eks`], [`ssm`]: the calls this function makes;
+//! - [`eks`], [`ssm`]: the calls the updater makes; [`discovery`]: the fleet's listing calls;
 //! - [`call`]: the one call path (time limits, send, classify) every adapter uses;
 //! - [`classify`]: SDK failures to error kinds, as a table;
 //! - [`deadline`]: per-call time limits inside the invocation's deadline;
@@ -11,6 +11,7 @@
 pub(crate) mod call;
 pub(crate) mod classify;
 pub(crate) mod deadline;
+pub(crate) mod discovery;
 pub(crate) mod eks;
 pub mod setup;
 pub(crate) mod ssm;

@@ -7,7 +7,7 @@ use aws_sdk_eks::operation::list_nodegroups::{ListNodegroupsError, ListNodegroup
 use aws_sdk_eks::types::error::ResourceNotFoundException;
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use eks_nodegroup_updater::core::request::ClusterName;
-use eks_nodegroup_updater::{CallLimits, Deadline, Eks, ErrorKind};
+use eks_nodegroup_updater::{CallLimits, Deadline, Discovery, ErrorKind};
 
 use crate::common::{fast_retries, http_error};
 
@@ -46,7 +46,10 @@ async fn every_page_of_clusters_is_read() {
     let rule = seq.build();
     let client = mock_client!(aws_sdk_eks, RuleMode::MatchAny, &[&rule], |c| c
         .retry_config(fast_retries()));
-    let clusters = Eks::new(client).list_clusters(&deadline()).await.unwrap();
+    let clusters = Discovery::new(client)
+        .list_clusters(&deadline())
+        .await
+        .unwrap();
     let names: Vec<&str> = clusters.iter().map(ClusterName::as_str).collect();
     assert_eq!(names, ["a", "b", "c"]);
     assert_eq!(rule.num_calls(), 3);
@@ -69,7 +72,7 @@ async fn every_page_of_node_groups_is_read_for_the_named_cluster() {
     let client = mock_client!(aws_sdk_eks, RuleMode::MatchAny, &[&rule], |c| c
         .retry_config(fast_retries()));
     let cluster = ClusterName::parse("prod-eu").unwrap();
-    let nodegroups = Eks::new(client)
+    let nodegroups = Discovery::new(client)
         .list_nodegroups(&cluster, &deadline())
         .await
         .unwrap();
@@ -88,7 +91,7 @@ async fn a_token_that_comes_back_is_an_unusable_answer_not_a_loop() {
     });
     let client = mock_client!(aws_sdk_eks, RuleMode::MatchAny, &[&rule], |c| c
         .retry_config(fast_retries()));
-    let error = Eks::new(client)
+    let error = Discovery::new(client)
         .list_clusters(&deadline())
         .await
         .unwrap_err();
@@ -133,7 +136,7 @@ async fn discovery_errors_have_the_contracts_names() {
     for (rule, kind, needle) in cases {
         let client = mock_client!(aws_sdk_eks, RuleMode::MatchAny, &[&rule], |c| c
             .retry_config(fast_retries()));
-        let error = Eks::new(client)
+        let error = Discovery::new(client)
             .list_nodegroups(&cluster, &deadline())
             .await
             .unwrap_err();

@@ -4,9 +4,11 @@
     tests/sam/.venv/bin/python tests/sam/check_iam.py --self-test  # the check must catch drift
 
 What the principals can call is *derived*, not listed by hand:
-- the function: every SDK call in src/**/*.rs (`.client.describe_nodegroup()` -> the SDK's
-  operation `DescribeNodegroup` -> `eks:DescribeNodegroup`), for each `aws-sdk-*` crate in
-  Cargo.toml, plus what SAM adds for the template's own wiring (the OnFailure queue);
+- the function: every SDK call in the adapters its binary's `main` builds (src/aws/*.rs, an
+  adapter type per file: `Eks::new(` in src/main.rs brings src/aws/eks.rs;
+  `.client.describe_nodegroup()` -> the SDK's operation `DescribeNodegroup` ->
+  `eks:DescribeNodegroup`), for each `aws-sdk-*` crate in Cargo.toml, plus what SAM adds for
+  the template's own wiring (the OnFailure queue);
 - each state machine: the integrations its definition uses (`lambda:invoke`,
   `aws-sdk:eks:describeUpdate`, `states:startExecution.sync:2`, a distributed Map), mapped to the
   IAM actions AWS documents for them.
@@ -129,6 +131,9 @@ class CodeCalls:
     problems: list[str] = field(default_factory=list)
 
 
+# An adapter: the type an adapter file defines, which a binary's `main` builds (`Eks::new(`).
+ADAPTER_TYPE = re.compile(r"^pub struct (\w+)", re.M)
+BUILT = re.compile(r"\b([A-Z]\w*)::new\s*\(")
 CLIENT_CALL = re.compile(r"\.\s*client\s*\.\s*([a-z][a-z0-9_]*)\s*\(\s*\)")
 USES_CLIENT = re.compile(r"\baws_sdk_([a-z0-9]+)::Client\b")
 # A path into an SDK crate (`aws_sdk_sts::...`): code that uses it. A bare name (a log target
@@ -199,10 +204,16 @@ def code_calls(
     src: Path = ROOT / "src",
     cargo_toml: Path = ROOT / "Cargo.toml",
     operations: dict[str, dict[str, str]] | None | bool = True,
+    binary: str = "main.rs",
 ) -> CodeCalls:
-    """Scan the function's sources. `operations=True` reads the SDK's operation names via cargo;
-    `None` (cargo could not say) takes every `.client.<method>()` for an operation."""
+    """Scan the sources for what one binary can call: the calls of every adapter file whose
+    adapter type its `main` (`binary`, relative to `src`) builds. `main` is wiring only, so the
+    adapters it builds are the AWS code the function reaches; an adapter built by no binary
+    (one waiting for its function) calls nothing. `operations=True` reads the SDK's operation
+    names via cargo; `None` (cargo could not say) takes every `.client.<method>()` for an
+    operation."""
     out = CodeCalls()
+    built = set(BUILT.findall(_non_test((src / binary).read_text())))
     deps = set(re.findall(r"^aws-sdk-([a-z0-9]+)\s*=", cargo_toml.read_text(), re.M))
     if operations is True:
         operations = sdk_operations(deps)
@@ -228,6 +239,8 @@ def code_calls(
             continue
         (crate,) = clients
         crates_with_calls.add(crate)
+        if not built & set(ADAPTER_TYPE.findall(text)):
+            continue  # an adapter this binary does not build
         for method, line in calls:
             known = None if operations is None else operations.get(crate, {})
             if known is not None and method not in known:
@@ -450,6 +463,24 @@ def self_test() -> int:
         failures.append(f"the unmutated code and template do not pass: {baseline}")
     if not {"eks:DescribeNodegroup", "eks:UpdateNodegroupVersion", "ssm:GetParameter"} <= code.actions:
         failures.append(f"the scan of src/ missed calls: found {sorted(code.actions)}")
+    if code.actions & {"eks:ListClusters", "eks:ListNodegroups"}:
+        failures.append("the discovery adapter, which the updater's main does not build, was counted as its calls")
+
+    def main_builds_discovery() -> CodeCalls:
+        with tempfile.TemporaryDirectory() as tmp:
+            src = Path(tmp) / "src"
+            shutil.copytree(ROOT / "src", src)
+            main = src / "main.rs"
+            main.write_text(
+                main.read_text().replace(
+                    "    let updater = Updater::new(",
+                    "    let _discovery = eks_nodegroup_updater::Discovery::new(\n"
+                    "        aws_sdk_eks::Client::new(&sdk_config));\n"
+                    "    let updater = Updater::new(",
+                    1,
+                )
+            )
+            return code_calls(src)
 
     def extra_call() -> CodeCalls:
         with tempfile.TemporaryDirectory() as tmp:
@@ -491,6 +522,12 @@ def self_test() -> int:
     extra = extra_call()  # one scan (and one `cargo metadata`) serves both cases
     cases: list[tuple[str, dict[str, Any], CodeCalls, str]] = [
         ("a new SDK call in the code", template, extra, "eks:DeleteNodegroup is called"),
+        (
+            "an adapter the binary's main starts to build",
+            template,
+            main_builds_discovery(),
+            "eks:ListClusters is called",
+        ),
         ("an SDK crate the code uses without Cargo.toml", template, extra, "aws_sdk_sts"),
         ("a call whose grant was dropped", _with(template, drop_list_updates), code, "eks:ListUpdates is called"),
         (
