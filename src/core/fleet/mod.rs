@@ -1,7 +1,8 @@
 //! The fleet: many node groups in one roll. The input ([`input`]), the selectors' patterns
-//! ([`pattern`]), and which node groups a roll takes, each once ([`assign`]). Each node group
-//! is then planned by the very `core::plan` the updater uses.
+//! ([`pattern`]), which node groups a roll takes, each once ([`assign`]), and what each needs
+//! ([`planning`]): planned by the very `core::plan` the updater uses, as a dry run.
 
 pub mod assign;
 pub mod input;
 pub mod pattern;
+pub mod planning;
