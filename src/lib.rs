@@ -31,4 +31,5 @@ pub use crate::core::error::{Error, ErrorKind};
 pub use crate::lambda::config::Config;
 pub use crate::lambda::output::{Outcome, Output};
 pub use crate::lambda::payload::RawPayload;
+pub use crate::lambda::planner::{ClusterSeen, Planner};
 pub use crate::lambda::updater::Updater;

@@ -16,6 +16,7 @@ use crate::core::live::{
     NodegroupStatus, UpdateErrorView, UpdateKind, UpdateStatus, UpdateView,
 };
 use crate::core::plan::UpdateCall;
+use crate::core::request::ClusterName;
 use crate::core::version::MinorVersion;
 
 /// What `UpdateNodegroupVersion` answered.
@@ -85,6 +86,10 @@ impl Eks {
                 name: lt.name().map(str::to_owned),
                 version: lt.version().map(str::to_owned),
             }),
+            tags: nodegroup
+                .tags()
+                .map(|tags| tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default(),
         })
     }
 
@@ -93,18 +98,28 @@ impl Eks {
         subject: &Subject,
         deadline: &Deadline,
     ) -> Result<ClusterState, Error> {
+        self.describe_cluster_for(&subject.cluster, &About::from(subject), deadline)
+            .await
+    }
+
+    /// `DescribeCluster`, with failures about `about` (a node group, or the whole cluster
+    /// when the fleet planner reads it once for all its node groups).
+    pub async fn describe_cluster_for(
+        &self,
+        cluster: &ClusterName,
+        about: &About,
+        deadline: &Deadline,
+    ) -> Result<ClusterState, Error> {
         let call = eks("DescribeCluster");
-        let about = About::from(subject);
         let not_found = || {
             format!(
-                "cluster '{}' does not exist in this account and region; check the name and the function's region",
-                subject.cluster
+                "cluster '{cluster}' does not exist in this account and region; check the name and the function's region"
             )
         };
-        let response = send(call, &about, deadline, not_found, |limits| {
+        let response = send(call, about, deadline, not_found, |limits| {
             self.client
                 .describe_cluster()
-                .name(subject.cluster.as_str())
+                .name(cluster.as_str())
                 .customize()
                 .config_override(ConfigOverride::default().timeout_config(limits))
                 .send()
@@ -114,7 +129,7 @@ impl Eks {
         let version = cluster
             .and_then(|c| c.version())
             .and_then(MinorVersion::parse_reported)
-            .ok_or_else(|| unusable(call, &about, "no readable cluster version"))?;
+            .ok_or_else(|| unusable(call, about, "no readable cluster version"))?;
         let status = cluster
             .and_then(|c| c.status())
             .map(|s| ClusterStatus::parse(s.as_str()));

@@ -2,6 +2,7 @@
 //! plan decides on. Statuses and kinds are enums with a variant for values EKS may add
 //! later; release versions are parsed where they are read. Nothing here knows the SDK.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::SystemTime;
 
@@ -139,6 +140,8 @@ pub struct NodegroupState {
     pub ami_type: Option<AmiType>,
     pub status: NodegroupStatus,
     pub launch_template: Option<LaunchTemplateState>,
+    /// Its tags, for fleet selectors that filter by them.
+    pub tags: BTreeMap<String, String>,
 }
 
 /// The launch template a node group was created with.

@@ -2,6 +2,7 @@
 //!
 //! - [`payload`]: the payload's shapes (an EventBridge envelope, a bare request);
 //! - [`updater`]: the updater function's handler, one invocation in the contract's order;
+//! - [`planner`]: the fleet planner's reads of one cluster (its handler comes with the fleet);
 //! - [`output`]: the success payload's JSON shapes;
 //! - [`error`]: an error as the runtime's `Diagnostic` (`errorType`, `errorMessage`);
 //! - [`config`]: what a function reads from its environment at start;
@@ -15,4 +16,5 @@ mod error;
 pub mod logging;
 pub(crate) mod output;
 pub mod payload;
+pub mod planner;
 pub(crate) mod updater;

@@ -2,6 +2,7 @@
 //!
 //! - `eks_adapter`, `ssm_adapter`: the adapters and the handler on the real SDK clients,
 //!   their HTTP layer replaced by `aws-smithy-mocks` rules;
+//! - `planner`: the fleet planner's reads of one cluster;
 //! - `transport`: the real HTTP stack against a local socket (timeouts, resets);
 //! - `discovery`: listing clusters and node groups, every page;
 //! - `events`: every `events/*.json` parses as documented;
@@ -15,5 +16,6 @@ mod discovery;
 mod eks_adapter;
 mod events;
 mod fuzz_parse;
+mod planner;
 mod ssm_adapter;
 mod transport;

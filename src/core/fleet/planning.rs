@@ -172,6 +172,7 @@ mod tests {
                 ami_type: Some(AmiType::parse("AL2023_x86_64_STANDARD")),
                 status: NodegroupStatus::parse(status),
                 launch_template: None,
+                tags: Default::default(),
             },
             cluster: ClusterState {
                 version: MinorVersion::parse(cluster).unwrap(),

@@ -32,6 +32,7 @@ fn nodegroup(version: &str, release: &str, ami_type: &str, status: &str) -> Node
         ami_type: Some(AmiType::parse(ami_type)),
         status: NodegroupStatus::parse(status),
         launch_template: None,
+        tags: Default::default(),
     }
 }
 

@@ -1,0 +1,189 @@
+//! The fleet planner's reads (in progress: its handler and binary come with the fleet state
+//! machine). For one cluster: `DescribeCluster` once, the node groups a selector names
+//! (every page of `ListNodegroups`), each candidate described once, a bounded number at a
+//! time, and the running update of any that is `UPDATING`. The core then assigns and plans.
+
+use std::collections::HashMap;
+
+use futures_util::stream::{self, StreamExt};
+
+use crate::aws::deadline::Deadline;
+use crate::aws::discovery::Discovery;
+use crate::aws::eks::Eks;
+use crate::core::allowlist::Allowlist;
+use crate::core::error::{About, Error, ErrorKind, Subject};
+use crate::core::fleet::assign::{Assigned, Discovered, assign};
+use crate::core::fleet::input::FleetInput;
+use crate::core::fleet::planning::Observed;
+use crate::core::live::{ClusterState, ClusterStatus, NodegroupState, NodegroupStatus};
+use crate::core::request::{ClusterName, NodegroupName};
+
+/// Node groups described at once: well inside EKS's read rate, and enough to describe a
+/// cluster's thirty node groups in two rounds.
+const DESCRIBE_CONCURRENCY: usize = 16;
+
+/// What the planner saw of one cluster.
+#[derive(Debug)]
+pub enum ClusterSeen {
+    /// The control plane is being updated: its node groups wait for it (node groups follow
+    /// their control plane), and the cluster is read again later.
+    ControlPlaneUpdating,
+    /// Each of the cluster's targets, in report order, with its live state or why it could
+    /// not be read.
+    Observed(Vec<(Assigned, Result<Observed, Error>)>),
+}
+
+/// The fleet planner's AWS reads.
+#[derive(Clone, Debug)]
+pub struct Planner {
+    eks: Eks,
+    discovery: Discovery,
+    allowlist: Allowlist,
+}
+
+impl Planner {
+    pub fn new(eks: Eks, discovery: Discovery, allowlist: Allowlist) -> Self {
+        Self {
+            eks,
+            discovery,
+            allowlist,
+        }
+    }
+
+    /// Observes one cluster's targets: those `input` names explicitly in it, and those its
+    /// selectors find there. A cluster outside `ALLOWED_CLUSTERS` is never called: its
+    /// explicit targets are refused as `NotAllowed`, and selectors do not reach it.
+    pub async fn observe_cluster(
+        &self,
+        input: &FleetInput,
+        cluster: &ClusterName,
+        deadline: &Deadline,
+    ) -> Result<ClusterSeen, Error> {
+        if let Err(message) = self.allowlist.check(cluster.as_str()) {
+            let refused = explicit_targets(input, cluster)
+                .into_iter()
+                .map(|assigned| {
+                    let subject = assigned.request.subject();
+                    let error = Error::new(ErrorKind::NotAllowed, &subject, message.clone());
+                    (assigned, Err(error))
+                })
+                .collect();
+            return Ok(ClusterSeen::Observed(refused));
+        }
+        let about = About::Cluster(cluster.clone());
+        let state = self
+            .eks
+            .describe_cluster_for(cluster, &about, deadline)
+            .await?;
+        if state.status == Some(ClusterStatus::Updating) {
+            return Ok(ClusterSeen::ControlPlaneUpdating);
+        }
+        let selected = input
+            .selectors
+            .iter()
+            .any(|s| s.clusters.matches(cluster.as_str()));
+        let listed = if selected {
+            self.discovery.list_nodegroups(cluster, deadline).await?
+        } else {
+            Vec::new()
+        };
+        let candidates = candidates(input, cluster, listed);
+        let described: Vec<(NodegroupName, Result<NodegroupState, Error>)> =
+            stream::iter(candidates)
+                .map(|nodegroup| async {
+                    let subject = Subject {
+                        cluster: cluster.clone(),
+                        nodegroup: nodegroup.clone(),
+                    };
+                    let state = self.eks.describe_nodegroup(&subject, deadline).await;
+                    (nodegroup, state)
+                })
+                .buffered(DESCRIBE_CONCURRENCY)
+                .collect()
+                .await;
+        let discovered = described
+            .iter()
+            .filter_map(|(nodegroup, state)| {
+                state.as_ref().ok().map(|state| Discovered {
+                    cluster: cluster.clone(),
+                    nodegroup: nodegroup.clone(),
+                    tags: state.tags.clone(),
+                })
+            })
+            .collect();
+        // Each candidate was described once; each assigned target takes its own result.
+        let mut described: HashMap<NodegroupName, Result<NodegroupState, Error>> =
+            described.into_iter().collect();
+        let mut observed = Vec::new();
+        for assigned in assign(&only_cluster(input, cluster), discovered) {
+            let result = match described.remove(assigned.request.nodegroup()) {
+                Some(Ok(nodegroup)) => {
+                    self.with_running_update(&assigned, nodegroup, &state, deadline)
+                        .await
+                }
+                Some(Err(error)) => Err(error),
+                // Unreachable: every assigned node group was a candidate.
+                None => Err(Error::new(
+                    ErrorKind::ServiceError,
+                    &assigned.request.subject(),
+                    "the node group was not read; retry",
+                )),
+            };
+            observed.push((assigned, result));
+        }
+        Ok(ClusterSeen::Observed(observed))
+    }
+
+    /// The node group's live state, with its running update when it is `UPDATING`.
+    async fn with_running_update(
+        &self,
+        assigned: &Assigned,
+        nodegroup: NodegroupState,
+        cluster: &ClusterState,
+        deadline: &Deadline,
+    ) -> Result<Observed, Error> {
+        let running = if nodegroup.status == NodegroupStatus::Updating {
+            let subject = assigned.request.subject();
+            self.eks.find_running_update(&subject, deadline).await?
+        } else {
+            None
+        };
+        Ok(Observed {
+            nodegroup,
+            cluster: cluster.clone(),
+            running,
+        })
+    }
+}
+
+/// The input's explicit targets in `cluster`, as the roll assigns them.
+fn explicit_targets(input: &FleetInput, cluster: &ClusterName) -> Vec<Assigned> {
+    assign(&only_cluster(input, cluster), Vec::new())
+}
+
+/// The input restricted to one cluster's explicit targets (selectors unchanged).
+fn only_cluster(input: &FleetInput, cluster: &ClusterName) -> FleetInput {
+    let mut only = input.clone();
+    only.targets.retain(|t| t.request.cluster() == cluster);
+    only
+}
+
+/// The node groups to describe: explicit targets first, then listed ones not yet named.
+fn candidates(
+    input: &FleetInput,
+    cluster: &ClusterName,
+    listed: Vec<NodegroupName>,
+) -> Vec<NodegroupName> {
+    let mut names: Vec<NodegroupName> = Vec::new();
+    let explicit = input
+        .targets
+        .iter()
+        .filter(|t| t.request.cluster() == cluster)
+        .map(|t| t.request.nodegroup().clone());
+    for name in explicit.chain(listed) {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
+}
