@@ -3,6 +3,7 @@
 //! - [`payload`]: the payload's shapes (an EventBridge envelope, a bare request);
 //! - [`updater`]: the updater function's handler, one invocation in the contract's order;
 //! - [`planner`]: the fleet planner's reads of one cluster (its handler comes with the fleet);
+//! - [`report`]: the fleet report (JSON, CSV) and the roll's bounded summary;
 //! - [`output`]: the success payload's JSON shapes;
 //! - [`error`]: an error as the runtime's `Diagnostic` (`errorType`, `errorMessage`);
 //! - [`config`]: what a function reads from its environment at start;
@@ -17,4 +18,5 @@ pub mod logging;
 pub(crate) mod output;
 pub mod payload;
 pub mod planner;
+pub mod report;
 pub(crate) mod updater;

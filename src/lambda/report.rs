@@ -1,0 +1,301 @@
+//! The fleet roll's report and summary in their contract shapes: one row per target, as a
+//! JSON array and as CSV with the same columns, and the bounded summary that is the fleet
+//! state machine's output (and the cause of `FleetRollFailed`).
+
+use serde::Serialize;
+
+use crate::core::fleet::roll::{Counts, Record, WaveCounts, first_failures, waves};
+
+/// One row of the report, in the contract's column order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportRow<'r> {
+    pub cluster_name: &'r str,
+    pub nodegroup_name: &'r str,
+    pub wave: u8,
+    /// The selector's index; null for an explicit target.
+    pub selector: Option<usize>,
+    pub planned: &'r str,
+    pub status: &'static str,
+    pub outcome: Option<&'r str>,
+    pub update_id: Option<&'r str>,
+    pub update_status: Option<&'r str>,
+    pub from_version: Option<&'r str>,
+    pub from_release_version: Option<&'r str>,
+    pub to_version: Option<&'r str>,
+    pub to_release_version: Option<&'r str>,
+    pub error: Option<&'r str>,
+    pub cause: Option<&'r str>,
+    pub execution_arn: Option<&'r str>,
+}
+
+impl<'r> From<&'r Record> for ReportRow<'r> {
+    fn from(r: &'r Record) -> Self {
+        Self {
+            cluster_name: &r.cluster_name,
+            nodegroup_name: &r.nodegroup_name,
+            wave: r.wave,
+            selector: r.selector,
+            planned: &r.planned,
+            status: r.status.as_str(),
+            outcome: r.outcome.as_deref(),
+            update_id: r.update_id.as_deref(),
+            update_status: r.update_status.as_deref(),
+            from_version: r.from_version.as_deref(),
+            from_release_version: r.from_release_version.as_deref(),
+            to_version: r.to_version.as_deref(),
+            to_release_version: r.to_release_version.as_deref(),
+            error: r.error.as_deref(),
+            cause: r.cause.as_deref(),
+            execution_arn: r.execution_arn.as_deref(),
+        }
+    }
+}
+
+/// The report as a JSON array.
+pub fn report_json(records: &[Record]) -> Result<Vec<u8>, serde_json::Error> {
+    let rows: Vec<ReportRow<'_>> = records.iter().map(ReportRow::from).collect();
+    serde_json::to_vec(&rows)
+}
+
+/// The report as CSV: a header of the same column names, an empty field for null.
+pub fn report_csv(records: &[Record]) -> Result<Vec<u8>, csv::Error> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    if records.is_empty() {
+        // A roll with no target still has a report with its columns.
+        writer.write_record(COLUMNS)?;
+    }
+    for record in records {
+        writer.serialize(ReportRow::from(record))?;
+    }
+    writer
+        .into_inner()
+        .map_err(|e| csv::Error::from(e.into_error()))
+}
+
+/// The report's columns, in order.
+pub const COLUMNS: [&str; 16] = [
+    "clusterName",
+    "nodegroupName",
+    "wave",
+    "selector",
+    "planned",
+    "status",
+    "outcome",
+    "updateId",
+    "updateStatus",
+    "fromVersion",
+    "fromReleaseVersion",
+    "toVersion",
+    "toReleaseVersion",
+    "error",
+    "cause",
+    "executionArn",
+];
+
+/// The fleet state machine's output.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub fleet: String,
+    pub dry_run: bool,
+    pub counts: CountsOutput,
+    pub waves: Vec<WaveOutput>,
+    pub failures: Vec<FailureOutput>,
+    pub report: ReportLocation,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CountsOutput {
+    pub targets: usize,
+    pub updated: usize,
+    pub up_to_date: usize,
+    pub deferred: usize,
+    pub would_update: usize,
+    pub failed: usize,
+    pub not_started: usize,
+}
+
+impl From<Counts> for CountsOutput {
+    fn from(c: Counts) -> Self {
+        Self {
+            targets: c.targets,
+            updated: c.updated,
+            up_to_date: c.up_to_date,
+            deferred: c.deferred,
+            would_update: c.would_update,
+            failed: c.failed,
+            not_started: c.not_started,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WaveOutput {
+    pub wave: u8,
+    #[serde(flatten)]
+    pub counts: CountsOutput,
+}
+
+impl From<WaveCounts> for WaveOutput {
+    fn from(w: WaveCounts) -> Self {
+        Self {
+            wave: w.wave,
+            counts: w.counts.into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FailureOutput {
+    pub cluster_name: String,
+    pub nodegroup_name: String,
+    pub wave: u8,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+}
+
+/// Where the report is: the stack's bucket, `fleet/<execution name>/report.{json,csv}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReportLocation {
+    pub bucket: String,
+    pub json: String,
+    pub csv: String,
+}
+
+impl ReportLocation {
+    pub fn new(bucket: &str, fleet: &str) -> Self {
+        Self {
+            bucket: bucket.to_owned(),
+            json: format!("fleet/{fleet}/report.json"),
+            csv: format!("fleet/{fleet}/report.csv"),
+        }
+    }
+}
+
+impl Summary {
+    pub fn new(fleet: &str, dry_run: bool, records: &[Record], report: ReportLocation) -> Self {
+        Self {
+            fleet: fleet.to_owned(),
+            dry_run,
+            counts: Counts::of(records, dry_run).into(),
+            waves: waves(records, dry_run)
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            failures: first_failures(records)
+                .into_iter()
+                .map(|r| FailureOutput {
+                    cluster_name: r.cluster_name,
+                    nodegroup_name: r.nodegroup_name,
+                    wave: r.wave,
+                    error: r.error,
+                    cause: r.cause,
+                })
+                .collect(),
+            report,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::core::fleet::roll::Status;
+
+    fn record(nodegroup: &str, status: Status, cause: Option<&str>) -> Record {
+        Record {
+            cluster_name: "prod".into(),
+            nodegroup_name: nodegroup.into(),
+            wave: 1,
+            selector: None,
+            planned: "Update".into(),
+            status,
+            outcome: None,
+            update_id: None,
+            update_status: None,
+            from_version: Some("1.30".into()),
+            from_release_version: None,
+            to_version: Some("1.31".into()),
+            to_release_version: None,
+            error: status.is_failure().then(|| "UpdateFailed".into()),
+            cause: cause.map(Into::into),
+            execution_arn: None,
+        }
+    }
+
+    #[test]
+    fn json_and_csv_hold_the_same_columns() {
+        let records = [
+            record("a", Status::Succeeded, None),
+            record(
+                "b, with \"quotes\"",
+                Status::Failed,
+                Some("line one\nline two"),
+            ),
+        ];
+        let json: serde_json::Value =
+            serde_json::from_slice(&report_json(&records).unwrap()).unwrap();
+        let keys: Vec<&str> = json[0]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut sorted_columns = COLUMNS.to_vec();
+        sorted_columns.sort_unstable();
+        let mut sorted_keys = keys.clone();
+        sorted_keys.sort_unstable();
+        assert_eq!(sorted_keys, sorted_columns);
+        assert_eq!(json[1]["status"], json!("FAILED"));
+        assert_eq!(json[0]["selector"], json!(null));
+
+        let csv = String::from_utf8(report_csv(&records).unwrap()).unwrap();
+        let mut reader = csv::Reader::from_reader(csv.as_bytes());
+        assert_eq!(
+            reader.headers().unwrap().iter().collect::<Vec<_>>(),
+            COLUMNS
+        );
+        let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(&rows[1][1], "b, with \"quotes\"");
+        assert_eq!(&rows[1][14], "line one\nline two");
+        assert_eq!(&rows[0][3], "");
+    }
+
+    #[test]
+    fn an_empty_report_still_has_its_columns() {
+        let csv = String::from_utf8(report_csv(&[]).unwrap()).unwrap();
+        assert_eq!(csv.trim_end(), COLUMNS.join(","));
+        assert_eq!(report_json(&[]).unwrap(), b"[]");
+    }
+
+    #[test]
+    fn the_summary_is_the_documented_shape() {
+        let records = [
+            record("a", Status::Succeeded, None),
+            record("b", Status::Failed, Some("boom")),
+        ];
+        let summary = Summary::new(
+            "roll-1",
+            false,
+            &records,
+            ReportLocation::new("bucket", "roll-1"),
+        );
+        assert_eq!(
+            serde_json::to_value(&summary).unwrap(),
+            json!({
+                "fleet": "roll-1", "dryRun": false,
+                "counts": {"targets": 2, "updated": 1, "upToDate": 0, "deferred": 0, "wouldUpdate": 0, "failed": 1, "notStarted": 0},
+                "waves": [{"wave": 1, "targets": 2, "updated": 1, "upToDate": 0, "deferred": 0, "wouldUpdate": 0, "failed": 1, "notStarted": 0}],
+                "failures": [{"clusterName": "prod", "nodegroupName": "b", "wave": 1, "error": "UpdateFailed", "cause": "boom"}],
+                "report": {"bucket": "bucket", "json": "fleet/roll-1/report.json", "csv": "fleet/roll-1/report.csv"}
+            })
+        );
+    }
+}
