@@ -19,12 +19,19 @@ mode, ...) and calls services through boto3 clients. Those calls are routed here
   executor names the error after `errorType`, as Step Functions does. A FunctionName other
   than `--function-arn` is refused like Lambda refuses an unknown function.
 
-and four gaps of moto's port (5.2.5) against Step Functions are filled, each a function below:
-SDK-integration member names (PascalCase in Step Functions, the API's own in boto3) are mapped
-both ways; SDK timestamps are written as ISO 8601 text; a distributed Map honours
-ToleratedFailurePercentage (moto parses it and ignores it); and an EKS SDK-integration error is
-named `Eks.<Error>` as Step Functions names it (moto knows only DynamoDb and Sfn and would say
-`eks.<Error>`, which no `Retry` on `Eks.*` matches). Everything else is moto's.
+and gaps of moto's port (5.2.5) against Step Functions are filled, each an `_install_*`
+function below: SDK-integration member names (PascalCase in Step Functions, the API's own in
+boto3) are mapped both ways; SDK timestamps are written as ISO 8601 text; an EKS
+SDK-integration error is named `Eks.<Error>` (moto would say `eks.<Error>`, which no `Retry` on
+`Eks.*` matches); and the distributed Map as the fleet uses it: definitions with an integer
+ToleratedFailurePercentage, ItemBatcher, WriterConfig or JSONL input are accepted; the
+tolerance (percentage and count) is honoured; ResultWriter writes the manifest *and* the
+SUCCEEDED/FAILED result files (also when the Map fails); a worker iterates over its items
+instead of recursing (moto hangs past ~950 items per worker); listObjectsV2 reads every page.
+Step Functions' hard quotas are checked (25,000 history events, 262,144-byte StartExecution
+input, 32,768-character causes), and `GET /_sfnlocal/stats` reports every execution's and map
+child's history size and largest payloads (`DELETE` forgets the map children).
+Everything else is moto's.
 
 Started the way localeks is (testkit.local_eks): once listening it prints `LISTENING
 http://127.0.0.1:<port>` (localeks.server.serve). SIGTERM/SIGINT stop it.
@@ -41,6 +48,7 @@ import sys
 import threading
 import urllib.error
 import urllib.request
+import uuid
 from typing import Any
 
 import boto3
@@ -72,11 +80,14 @@ def _install(self_url: str, invoke_url: str, function_arn: str) -> None:
             ),
         )
 
-    # Every module that did `from ...boto_client import boto_client_for`.
-    boto_client_module.boto_client_for = boto_client_for
-    for name, module in list(sys.modules.items()):
-        if name.startswith("moto.stepfunctions.parser") and hasattr(module, "boto_client_for"):
-            module.boto_client_for = boto_client_for
+    def route_clients() -> None:
+        # Every module that did `from ...boto_client import boto_client_for`.
+        boto_client_module.boto_client_for = boto_client_for
+        for name, module in list(sys.modules.items()):
+            if name.startswith("moto.stepfunctions.parser") and hasattr(module, "boto_client_for"):
+                module.boto_client_for = boto_client_for
+
+    route_clients()
 
     def invoke(parameters: dict, region: str, state_credentials: Any = None) -> dict:
         name = parameters.get("FunctionName")
@@ -128,8 +139,15 @@ def _install(self_url: str, invoke_url: str, function_arn: str) -> None:
     lambda_eval_utils._invoke_lambda_function = invoke
     lambda_eval_utils.exec_lambda_function = exec_lambda_function
     _install_case_mapping()
+    _install_definition_normalisation()
     _install_tolerated_failure_percentage()
+    _install_result_writer()
+    _install_iterative_workers()
+    _install_item_reader()
+    _install_limits()
     _install_error_names()
+    # The hooks above imported more of moto's modules: route their clients here too.
+    route_clients()
 
 
 def _install_error_names() -> None:
@@ -148,12 +166,22 @@ def _install_error_names() -> None:
 
 
 def _install_tolerated_failure_percentage() -> None:
-    """Make a distributed Map honour ToleratedFailurePercentage, as Step Functions does.
+    """Make a distributed Map honour its failure tolerance and keep each item's record.
 
-    moto parses the field but logs that it "has no effect": a Map Run never fails on failed
-    items. Here, once the failed (or timed out) items exceed the percentage of all items, no
-    further item starts, and the Map state fails with States.ExceedToleratedFailureThreshold
-    (catchable) when the running ones are done.
+    moto parses ToleratedFailurePercentage/ToleratedFailureCount but logs that they "have no
+    effect": a Map Run never fails on failed items, and a failed item leaves only a `null`
+    output (its error and cause are dropped). Here:
+    - once the failed (or timed out) items exceed the percentage of all items, or their number
+      exceeds the count (whichever the definition sets; neither set: any failure), no further
+      item starts, and the Map state fails with States.ExceedToleratedFailureThreshold
+      (catchable) when the running ones are done; its ResultWriter still writes what ran;
+    - every item run is recorded on the Map Run (`sfnlocal_records`) as Step Functions records
+      a child execution: a synthetic ExecutionArn `...:execution:<state machine>/<label>:<uuid>`,
+      its input (after ItemSelector), output or Error/Cause, status, start and stop time. The
+      ResultWriter (_install_result_writer) writes these;
+    - each item gets its own history (an EventManager; moto shares one among all the items of
+      a Map Run), so the 25,000-event quota (_install_limits) applies per child as on AWS, and
+      its size statistics are kept for `GET /_sfnlocal/stats`.
     """
     from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
     from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
@@ -164,6 +192,7 @@ def _install_tolerated_failure_percentage() -> None:
     from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
         StatesErrorNameType,
     )
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import EvalTimeoutError
     from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
         distributed_iteration_component as dic,
     )
@@ -171,22 +200,47 @@ def _install_tolerated_failure_percentage() -> None:
         distributed_item_processor_worker as dipw,
     )
     from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+    from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramError, ProgramStopped, ProgramTimedOut
+    from moto.stepfunctions.parser.asl.eval.states import ItemData, MapData
+    from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 
     def exceeded(record: Any) -> bool:
         total = getattr(record, "sfnlocal_total_items", 0)
         if not total:
             return False
         failed = record.item_counter.failed.get() + record.item_counter.timed_out.get()
-        return failed * 100.0 / total > float(record.tolerated_failure_percentage)
+        fields = getattr(record, "sfnlocal_tolerance", None) or {"percentage": True, "count": False}
+        if not fields["percentage"] and not fields["count"]:
+            return failed > 0
+        over = False
+        if fields["percentage"]:
+            over = over or failed * 100.0 / total > float(record.tolerated_failure_percentage or 0)
+        if fields["count"]:
+            over = over or failed > int(record.tolerated_failure_count or 0)
+        return over
 
     original_map_run = dic.DistributedIterationComponent._map_run
 
     def map_run(self: Any, env: Any, eval_input: Any) -> None:
         record = eval_input.map_run_record
+        record.sfnlocal_tolerance = getattr(self, "sfnlocal_tolerance", None)
+        record.sfnlocal_records = []
+        record.sfnlocal_lock = threading.Lock()
+        batcher = getattr(self, "sfnlocal_item_batcher", None)
+        if batcher is not None:
+            env.stack.append(_batches(env.stack.pop(), batcher))
         record.sfnlocal_total_items = len(env.stack[-1])
+        env.sfnlocal_map_run_record = record  # for the ResultWriter, evaluated in this same frame
         original_map_run(self, env, eval_input)
         if exceeded(record):
-            env.stack.pop()
+            outputs = env.stack.pop()
+            writer = getattr(self, "sfnlocal_result_writer", None)
+            if writer is not None:
+                # Step Functions writes the results of a failed Map Run too.
+                env.stack.append(outputs)
+                writer.eval(env)
+                env.stack.pop()
             error = StatesErrorNameType.StatesExceedToleratedFailureThreshold.to_name()
             raise FailureEventException(
                 FailureEvent(
@@ -201,17 +255,564 @@ def _install_tolerated_failure_percentage() -> None:
                     ),
                 )
             )
-
-    original_eval_job = dipw.DistributedItemProcessorWorker._eval_job
+        config = getattr(self, "sfnlocal_writer_config", None)
+        if config is not None and getattr(self, "sfnlocal_result_writer", None) is None:
+            # A ResultWriter with only WriterConfig: the Map's output is formatted, nothing exported.
+            env.stack.pop()
+            records = [r for _, r in sorted(record.sfnlocal_records, key=lambda ir: ir[0])]
+            env.stack.append(_transform(records, config.get("Transformation", "COMPACT")))
 
     def eval_job(self: Any, env: Any, job: Any) -> None:
-        if exceeded(self._map_run_record):
+        # moto's DistributedItemProcessorWorker._eval_job, plus the record and a history of its own.
+        record = self._map_run_record
+        if exceeded(record):
             job.job_output = None  # not started: the Map Run is failing
             return
-        original_eval_job(self, env, job)
+        record.item_counter.total.count()
+        record.item_counter.running.count()
+        record.execution_counter.total.count()
+        record.execution_counter.running.count()
+
+        name = str(uuid.uuid4())
+        arn = record.map_state_machine_arn.replace(":stateMachine:", ":execution:", 1) + ":" + name
+        env.event_manager = EventManager()
+        started = _now()
+        status, error, cause = "FAILED", None, None
+        child_input, job_output = job.job_input, None
+        try:
+            env.states.context_object.context_object_data["Map"] = MapData(
+                Item=ItemData(Index=job.job_index, Value=job.job_input)
+            )
+            env.states.reset(job.job_input)
+            env.stack.append(env.states.get_input())
+            self._eval_input(env_frame=env)
+            child_input = env.states.get_input()
+            job.job_program.eval(env)
+            end = env.program_state()
+            if isinstance(end, ProgramError):
+                error, cause = (end.error or {}).get("error"), (end.error or {}).get("cause")
+            elif isinstance(end, ProgramStopped):
+                status = "ABORTED"
+            elif isinstance(end, ProgramTimedOut):
+                status = "TIMED_OUT"
+            else:
+                status = "SUCCEEDED"
+                job_output = env.states.get_input()
+        except EvalTimeoutError:
+            status = "TIMED_OUT"
+        except FailureEventException as failure:
+            error, cause = failure.extract_error_cause_pair() or (None, None)
+        except Exception as ex:  # noqa: BLE001 - an item's failure, as moto counts it
+            error, cause = "States.Runtime", f"{type(ex).__name__}({ex})"
+        finally:
+            counters = (record.item_counter, record.execution_counter)
+            for counter in counters:
+                counter.running.offset(-1)
+                {"SUCCEEDED": counter.succeeded, "ABORTED": counter.aborted, "TIMED_OUT": counter.timed_out}.get(
+                    status, counter.failed
+                ).count()
+                if status == "SUCCEEDED":
+                    counter.results_written.count()
+            job.job_output = job_output
+            entry: dict[str, Any] = {
+                "ExecutionArn": arn,
+                "Input": to_json_str(child_input, separators=(",", ":")),
+                "InputDetails": {"Included": True},
+                "Name": name,
+            }
+            if status == "SUCCEEDED":
+                entry["Output"] = to_json_str(job_output, separators=(",", ":"))
+                entry["OutputDetails"] = {"Included": True}
+            if error is not None:
+                entry["Error"] = error
+            if cause is not None:
+                entry["Cause"] = cause
+            entry.update(
+                RedriveCount=0,
+                RedriveStatus="NOT_REDRIVABLE" if status == "SUCCEEDED" else "REDRIVABLE",
+                StartDate=started,
+                StateMachineArn=record.map_state_machine_arn,
+                Status=status,
+                StopDate=_now(),
+            )
+            with record.sfnlocal_lock:
+                record.sfnlocal_records.append((job.job_index, entry))
+            stats = _history_stats(env.event_manager, child=True)
+            stats.update(
+                status=status,
+                mapRunArn=record.map_run_arn,
+                parentExecutionArn=record.execution_arn,
+                index=job.job_index,
+            )
+            with _STATS_LOCK:
+                _CHILD_STATS[arn] = stats
 
     dic.DistributedIterationComponent._map_run = map_run
     dipw.DistributedItemProcessorWorker._eval_job = eval_job
+
+
+def _now() -> str:
+    """A timestamp as the result files write it (ISO 8601 UTC, milliseconds; exact AWS form unverified)."""
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _batches(items: list, batcher: dict) -> list:
+    """ItemBatcher with literal MaxItemsPerBatch / MaxInputBytesPerBatch / BatchInput.
+
+    The *Path forms are not evaluated (refused). Unlike Step Functions, an ItemSelector then
+    sees a whole batch as `$$.Map.Item.Value`, and the tolerance counts batches, not items.
+    """
+    for field in ("MaxItemsPerBatchPath", "MaxInputBytesPerBatchPath"):
+        if field in batcher:
+            raise ValueError(f"sfnlocal: ItemBatcher.{field} is not supported locally")
+    per_batch = int(batcher.get("MaxItemsPerBatch") or 0) or len(items) or 1
+    max_bytes = int(batcher.get("MaxInputBytesPerBatch") or 262_144)
+    batches: list[list] = [[]]
+    size = 0
+    for item in items:
+        item_bytes = len(json.dumps(item, separators=(",", ":")).encode())
+        if batches[-1] and (len(batches[-1]) >= per_batch or size + item_bytes > max_bytes):
+            batches.append([])
+            size = 0
+        batches[-1].append(item)
+        size += item_bytes
+    out = []
+    for chunk in batches if items else []:
+        batch: dict[str, Any] = {"Items": chunk}
+        if "BatchInput" in batcher:
+            batch["BatchInput"] = batcher["BatchInput"]
+        out.append(batch)
+    return out
+
+
+def _transform(records: list[dict], transformation: str) -> list:
+    """WriterConfig.Transformation applied to the SUCCEEDED records: NONE keeps the records,
+    COMPACT keeps only the children's outputs, FLATTEN also flattens array outputs into one array."""
+    if transformation == "NONE":
+        return records
+    outputs = [json.loads(r["Output"]) for r in records if r["Status"] == "SUCCEEDED"]
+    if transformation == "FLATTEN":
+        return [x for o in outputs for x in (o if isinstance(o, list) else [o])]
+    return outputs
+
+
+# Step Functions' hard quotas (https://docs.aws.amazon.com/step-functions/latest/dg/limits.html):
+# "Maximum execution history size: 25,000 events. If the execution history reaches this quota,
+# the execution will fail"; "Maximum input or output size for a task, state, or execution:
+# 262,144 bytes of data as a UTF-8 encoded string"; and the API's length constraint on every
+# `cause` (ExecutionFailedEventDetails, TaskFailedEventDetails, DescribeExecution): 0-32,768.
+HISTORY_EVENTS_MAX = 25_000
+PAYLOAD_BYTES_MAX = 262_144
+CAUSE_CHARS_MAX = 32_768
+
+# Statistics of the map children (not executions in moto), by their synthetic ExecutionArn.
+_CHILD_STATS: dict[str, dict[str, Any]] = {}
+_STATS_LOCK = threading.Lock()
+_TERMINAL_EVENTS = ("ExecutionFailed", "ExecutionSucceeded", "ExecutionAborted", "ExecutionTimedOut")
+
+
+class ExecutionHistoryLimitExceeded(Exception):
+    """Raised by the 25,000th non-terminal event; the execution then fails with States.Runtime."""
+
+
+def _install_definition_normalisation() -> None:
+    """Accept the distributed-Map fields moto's ASL grammar refuses, as Step Functions does.
+
+    Wraps AmazonStateLanguageParser.parse (both CreateStateMachine's validation and each
+    execution's parse call it through the class). The definition is rewritten before the
+    grammar sees it and what was taken out is attached to the parsed Map states afterwards;
+    the stored definition (DescribeStateMachine) stays the original:
+    - an integer ToleratedFailurePercentage (the grammar wants a decimal) becomes a decimal;
+    - which tolerance fields a Map sets is kept (moto defaults both to 0 and cannot tell);
+    - ItemBatcher (not in the grammar) is taken out and applied by the Map Run (_batches);
+    - ResultWriter.WriterConfig (not in the grammar) is taken out and applied by the writer;
+      a ResultWriter with only WriterConfig (nothing exported) is taken out entirely;
+    - ItemReader.ReaderConfig.InputType JSONL (moto knows JSON and CSV) is read as JSON Lines.
+    Map states are matched by name: Step Functions wants state names unique in a definition.
+    """
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.state_map import StateMap
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    original = AmazonStateLanguageParser.parse
+
+    def normalise(states: dict, extras: dict[str, dict]) -> None:
+        for name, state in states.items():
+            if not isinstance(state, dict):
+                continue
+            for branch in state.get("Branches") or []:
+                if isinstance(branch, dict):
+                    normalise(branch.get("States") or {}, extras)
+            if state.get("Type") != "Map":
+                continue
+            extra: dict[str, Any] = {
+                "tolerance": {
+                    "percentage": any(k.startswith("ToleratedFailurePercentage") for k in state),
+                    "count": any(k.startswith("ToleratedFailureCount") for k in state),
+                }
+            }
+            if isinstance(state.get("ToleratedFailurePercentage"), int):
+                state["ToleratedFailurePercentage"] = float(state["ToleratedFailurePercentage"])
+            if "ItemBatcher" in state:
+                extra["batcher"] = state.pop("ItemBatcher")
+            writer = state.get("ResultWriter")
+            if isinstance(writer, dict) and "WriterConfig" in writer:
+                extra["writer_config"] = writer.pop("WriterConfig")
+                if "Resource" not in writer:
+                    del state["ResultWriter"]
+            config = (state.get("ItemReader") or {}).get("ReaderConfig") or {}
+            if config.get("InputType") == "JSONL":
+                config["InputType"] = "JSON"
+                extra["input_type"] = "JSONL"
+            extras[name] = extra
+            processor = state.get("ItemProcessor") or state.get("Iterator") or {}
+            normalise(processor.get("States") or {}, extras)
+
+    def parse(definition: str) -> Any:
+        try:
+            document = json.loads(definition)
+        except ValueError:
+            return original(definition)
+        if not isinstance(document, dict):
+            return original(definition)
+        extras: dict[str, dict] = {}
+        normalise(document.get("States") or {}, extras)
+        program, tree = original(json.dumps(document) if extras else definition)
+        for state in _instances(program, StateMap):
+            extra = extras.get(state.name)
+            if extra is None:
+                continue
+            component = state.iteration_component
+            component.sfnlocal_tolerance = extra["tolerance"]
+            component.sfnlocal_item_batcher = extra.get("batcher")
+            component.sfnlocal_result_writer = state.result_writer
+            component.sfnlocal_writer_config = extra.get("writer_config")
+            if state.result_writer is not None:
+                state.result_writer.resource_eval.sfnlocal_writer_config = extra.get("writer_config")
+            if state.item_reader is not None and extra.get("input_type"):
+                state.item_reader.resource_eval.sfnlocal_input_type = extra["input_type"]
+        return program, tree
+
+    AmazonStateLanguageParser.parse = staticmethod(parse)
+
+
+def _instances(root: Any, cls: type) -> list[Any]:
+    """Every `cls` instance reachable from a parsed program (moto's component objects)."""
+    found, seen, todo = [], set(), [root]
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, cls):
+            found.append(obj)
+        if isinstance(obj, dict):
+            todo.extend(obj.values())
+        elif isinstance(obj, list | tuple):
+            todo.extend(obj)
+        elif type(obj).__module__.startswith("moto.stepfunctions") and hasattr(obj, "__dict__"):
+            todo.extend(vars(obj).values())
+    return found
+
+
+def _install_result_writer() -> None:
+    """Write a distributed Map's results to S3 as Step Functions does.
+
+    moto writes only `<Prefix>/<map run id>/manifest.json`, with empty ResultFiles, and drops
+    the results ("TODO"). Here (https://docs.aws.amazon.com/step-functions/latest/dg/
+    input-output-resultwriter.html) the records the Map Run kept (_install_tolerated_failure_
+    percentage) are written under `<Prefix>/<map run id>/`: SUCCEEDED_0.json (succeeded
+    children) and FAILED_0.json (failed, timed out and aborted ones), each a JSON array of
+    {ExecutionArn, Input, InputDetails, Name, Output, OutputDetails (succeeded only), Error,
+    Cause (when known), RedriveCount, RedriveStatus, StartDate, StateMachineArn, Status,
+    StopDate}; then manifest.json {DestinationBucket, MapRunArn, ResultFiles: {FAILED,
+    PENDING, SUCCEEDED: [{Key, Size}]}}. The Map state's result is {MapRunArn,
+    ResultWriterDetails: {Bucket, Key: the manifest's key}}. A status without records gets no
+    file and an empty list. Uncertain against AWS, kept simple here: the field order and the
+    Redrive* values; the date format; one file per status whatever its size (AWS starts a new
+    index past a size cap); items not started because the tolerance was exceeded appear in
+    no file (AWS may list such items as PENDING). WriterConfig: OutputType JSONL writes
+    `.jsonl` files of one record per line; Transformation COMPACT/FLATTEN write the succeeded
+    children's outputs only (failed records are always written whole).
+    """
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval import (
+        resource_eval_s3 as rw_s3,
+    )
+
+    def put_object(self: Any, env: Any, resource_runtime_part: Any, state_credentials: Any) -> None:
+        parameters = env.stack.pop()
+        env.stack.pop()  # the Map's outputs: the records hold more
+        s3 = rw_s3.ResourceEvalS3._get_s3_client(
+            resource_runtime_part=resource_runtime_part, state_credentials=state_credentials
+        )
+        record = getattr(env, "sfnlocal_map_run_record", None) or env.map_run_record_pool_manager.get_all().pop()
+        bucket = parameters["Bucket"]
+        prefix = parameters.get("Prefix", "")
+        if prefix and not prefix.endswith("/"):
+            prefix += "/"
+        base = prefix + record.map_run_arn.split(":")[-1] + "/"
+        config = getattr(self, "sfnlocal_writer_config", None) or {}
+        jsonl = config.get("OutputType") == "JSONL"
+        records = [r for _, r in sorted(getattr(record, "sfnlocal_records", []), key=lambda ir: ir[0])]
+        groups = {
+            "FAILED": [r for r in records if r["Status"] != "SUCCEEDED"],
+            "PENDING": [],
+            "SUCCEEDED": _transform(
+                [r for r in records if r["Status"] == "SUCCEEDED"], config.get("Transformation", "NONE")
+            ),
+        }
+        files: dict[str, list] = {}
+        for status, rows in groups.items():
+            files[status] = []
+            if not rows:
+                continue
+            if jsonl:
+                body = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in rows).encode()
+            else:
+                body = json.dumps(rows, separators=(",", ":")).encode()
+            key = f"{base}{status}_0.{'jsonl' if jsonl else 'json'}"
+            s3.put_object(Bucket=bucket, Key=key, Body=body)
+            files[status].append({"Key": key, "Size": len(body)})
+        manifest = {"DestinationBucket": bucket, "MapRunArn": record.map_run_arn, "ResultFiles": files}
+        key = base + "manifest.json"
+        s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(manifest).encode())
+        env.stack.append({"MapRunArn": record.map_run_arn, "ResultWriterDetails": {"Bucket": bucket, "Key": key}})
+
+    # A plain function: moto looks the handler up on the instance, so it is called bound.
+    rw_s3.ResourceEvalS3._handle_put_object = put_object
+
+
+def _install_iterative_workers() -> None:
+    """Let a Map worker run any number of items: a loop where moto recurses once per item.
+
+    moto's IterationWorker._eval_pool (inline Map) and DistributedItemProcessorWorker._eval_pool
+    call themselves after each item, so a worker with more than ~950 items (e.g. 1,500 items at
+    MaxConcurrency 1) dies of RecursionError in its thread and the Map never ends (the job is
+    never closed, await_jobs waits forever). Same steps, as a loop; and an error escaping an
+    item's evaluation closes its job with that error instead of killing the worker silently.
+    """
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import iteration_worker
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor import (
+        distributed_item_processor_worker as dipw,
+    )
+
+    def run_job(self: Any, worker_frame: Any, job: Any, distributed: bool) -> Any:
+        job_frame = worker_frame.open_inner_frame()
+        try:
+            self._eval_job(env=job_frame, job=job)
+        except Exception as ex:  # noqa: BLE001 - handed to the pool, as moto's _eval_job does
+            job.job_output = ex
+        if distributed:
+            worker_frame.delete_frame(job_frame)
+        else:
+            worker_frame.close_frame(job_frame)
+        return job_frame
+
+    def inline_pool(self: Any, job: Any, worker_frame: Any) -> None:
+        while job is not None:
+            job_frame = run_job(self, worker_frame, job, distributed=False)
+            if isinstance(job.job_output, Exception) or self.stopped():
+                self._env.close_frame(worker_frame)
+                self._job_pool.close_job(job)
+                return
+            next_job = self._job_pool.next_job()
+            if next_job is None:
+                worker_frame.event_history_context.source_event_id = (
+                    job_frame.event_history_context.last_published_event_id
+                )
+                self._env.close_frame(worker_frame)
+                self._job_pool.close_job(job)
+                return
+            self._job_pool.close_job(job)
+            job = next_job
+        self._env.close_frame(worker_frame)
+
+    def distributed_pool(self: Any, job: Any, worker_frame: Any) -> None:
+        while job is not None:
+            run_job(self, worker_frame, job, distributed=True)
+            if isinstance(job.job_output, Exception) or self.stopped():
+                self._env.delete_frame(worker_frame)
+                self._job_pool.close_job(job)
+                return
+            next_job = self._job_pool.next_job()
+            if next_job is None:
+                self._env.delete_frame(worker_frame)
+                self._job_pool.close_job(job)
+                return
+            self._job_pool.close_job(job)
+            job = next_job
+        self._env.delete_frame(worker_frame)
+
+    iteration_worker.IterationWorker._eval_pool = inline_pool
+    dipw.DistributedItemProcessorWorker._eval_pool = distributed_pool
+
+
+def _install_item_reader() -> None:
+    """ItemReader: JSON Lines objects, and every page of listObjectsV2.
+
+    - `ReaderConfig.InputType: JSONL` (taken out of the definition by
+      _install_definition_normalisation): the object is read as one JSON value per line.
+    - moto's `s3:listObjectsV2` reader makes one call (at most 1,000 keys), fails with KeyError
+      when nothing matches and leaves LastModified a datetime; here it reads every page, an
+      empty listing is no items, and timestamps are ISO 8601 text.
+    """
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.eval import (
+        resource_eval_s3 as ir_s3,
+    )
+
+    original_get_object = ir_s3.ResourceEvalS3._handle_get_object
+
+    def get_object(self: Any, env: Any, resource_runtime_part: Any, state_credentials: Any) -> None:
+        original_get_object(env, resource_runtime_part, state_credentials)
+        if getattr(self, "sfnlocal_input_type", None) == "JSONL":
+            lines = env.stack.pop().splitlines()
+            env.stack.append(json.dumps([json.loads(line) for line in lines if line.strip()]))
+
+    def list_objects_v2(self: Any, env: Any, resource_runtime_part: Any, state_credentials: Any) -> None:
+        s3 = ir_s3.ResourceEvalS3._get_s3_client(
+            resource_runtime_part=resource_runtime_part, state_credentials=state_credentials
+        )
+        parameters = env.stack.pop()
+        contents: list[dict] = []
+        for page in s3.get_paginator("list_objects_v2").paginate(**parameters):
+            contents.extend(page.get("Contents", []))
+        _timestamps_to_text(contents)
+        env.stack.append(contents)
+
+    ir_s3.ResourceEvalS3._handle_get_object = get_object
+    ir_s3.ResourceEvalS3._handle_list_objects_v2 = list_objects_v2
+
+
+def _install_limits() -> None:
+    """Step Functions' hard quotas, which moto does not check (it checks only the 256 KiB of a
+    state's output and of a task's result):
+
+    - History: an execution (and each distributed-Map child, which has its own history) whose
+      history would pass 25,000 events fails: the event that would be the 25,000th non-final
+      one raises, and the execution ends FAILED with error States.Runtime (moto's name for an
+      unexpected evaluation error; the ExecutionFailed event is the 25,000th). The quota page
+      says only "the execution will fail"; the error name is this shim's choice.
+    - StartExecution input over 262,144 UTF-8 bytes is refused with ValidationException
+      ("Member must have length less than or equal to 262144", the API's length constraint on
+      `input`; the exact AWS message is unverified).
+    - A cause over 32,768 characters (the API's length constraint) is cut to 32,768, in the
+      history events and in DescribeExecution: the API cannot return more, and AWS's own
+      behaviour (cut or refuse) is undocumented. The longest cause before cutting is kept in
+      the statistics (`maxCauseChars`), so a test can still assert it stayed within the quota.
+    """
+    from moto.stepfunctions.exceptions import ValidationException
+    from moto.stepfunctions.parser.asl.eval.environment import Environment
+    from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    original_add_event = EventManager.add_event
+
+    def add_event(self: Any, context: Any, event_type: Any, event_details: Any = None, *args: Any, **kw: Any) -> int:
+        for details in (event_details or {}).values():
+            if isinstance(details, dict) and isinstance(details.get("cause"), str):
+                _note_cause(self, details)
+        if len(self._history_event_list) >= HISTORY_EVENTS_MAX - 1 and str(event_type) not in _TERMINAL_EVENTS:
+            raise ExecutionHistoryLimitExceeded(
+                f"The execution history reached {HISTORY_EVENTS_MAX} events, Step Functions' hard quota"
+            )
+        return original_add_event(self, context, event_type, event_details, *args, **kw)
+
+    original_set_error = Environment.set_error
+
+    def set_error(self: Any, error: Any) -> None:
+        if isinstance(error, dict) and isinstance(error.get("cause"), str) and self.event_manager is not None:
+            _note_cause(self.event_manager, error)
+        original_set_error(self, error)
+
+    original_start = StepFunctionsParserBackend.start_execution
+
+    def start_execution(self: Any, state_machine_arn: str, name: Any = None, execution_input: Any = None, *a: Any):
+        if execution_input is not None and len(execution_input.encode()) > PAYLOAD_BYTES_MAX:
+            raise ValidationException(
+                "1 validation error detected: Value at 'input' failed to satisfy constraint: "
+                f"Member must have length less than or equal to {PAYLOAD_BYTES_MAX}"
+            )
+        return original_start(self, state_machine_arn, name, execution_input, *a)
+
+    EventManager.add_event = add_event
+    Environment.set_error = set_error
+    StepFunctionsParserBackend.start_execution = start_execution
+
+
+def _note_cause(manager: Any, details: dict) -> None:
+    cause = details["cause"]
+    manager.sfnlocal_max_cause_chars = max(getattr(manager, "sfnlocal_max_cause_chars", 0), len(cause))
+    if len(cause) > CAUSE_CHARS_MAX:
+        details["cause"] = cause[:CAUSE_CHARS_MAX]
+
+
+def _history_stats(manager: Any, child: bool = False) -> dict[str, Any]:
+    """An execution's history size: its events and the largest payloads in them (UTF-8 bytes).
+
+    For a map child (`child`), moto's history holds only its states: ExecutionStarted and the
+    final event that Step Functions adds are counted in.
+    """
+    events = list(manager._history_event_list)
+    stats = {
+        "events": len(events) + (2 if child else 0),
+        "maxStateInputBytes": 0,
+        "maxStateOutputBytes": 0,
+        "maxPayloadBytes": 0,
+        "maxCauseChars": getattr(manager, "sfnlocal_max_cause_chars", 0),
+    }
+    for event in events:
+        for field, details in event.items():
+            if not (field.endswith("EventDetails") and isinstance(details, dict)):
+                continue
+            for key in ("input", "output", "parameters", "result"):
+                value = details.get(key)
+                if isinstance(value, str):
+                    size = len(value.encode())
+                    stats["maxPayloadBytes"] = max(stats["maxPayloadBytes"], size)
+                    if field == "stateEnteredEventDetails" and key == "input":
+                        stats["maxStateInputBytes"] = max(stats["maxStateInputBytes"], size)
+                    if field == "stateExitedEventDetails" and key == "output":
+                        stats["maxStateOutputBytes"] = max(stats["maxStateOutputBytes"], size)
+            if isinstance(details.get("cause"), str):
+                stats["maxCauseChars"] = max(stats["maxCauseChars"], len(details["cause"]))
+    return stats
+
+
+def stats() -> dict[str, Any]:
+    """`GET /_sfnlocal/stats`: every execution's history statistics, and every map child's."""
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    executions = {}
+    for _account, regions in stepfunctions_parser_backends.items():
+        for _region, backend in regions.items():
+            for machine in backend.state_machines:
+                for execution in machine.executions:
+                    env = execution.exec_worker.env if execution.exec_worker else None
+                    if env is None or env.event_manager is None:
+                        continue
+                    executions[execution.exec_arn] = {
+                        **_history_stats(env.event_manager),
+                        "status": str(execution.exec_status),
+                        "inputBytes": len((execution.execution_input or "").encode()),
+                    }
+    with _STATS_LOCK:
+        children = dict(_CHILD_STATS)
+    return {"executions": executions, "mapChildren": children}
+
+
+def _with_stats(app: Any) -> Any:
+    def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO", "").rstrip("/") == "/_sfnlocal/stats":
+            if environ.get("REQUEST_METHOD") == "DELETE":
+                with _STATS_LOCK:
+                    _CHILD_STATS.clear()
+                body = b"{}"
+            else:
+                body = json.dumps(stats(), default=str).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        return app(environ, start_response)
+
+    return wsgi
 
 
 def _timestamps_to_text(value: Any) -> None:
@@ -290,6 +891,7 @@ def main(argv: list[str] | None = None) -> int:
     stop_on_signals(stopping)
 
     server, _ = make_server(args.host, args.port, args.polls_in_progress, stopping)
+    server.app = _with_stats(server.app)
     url = url_of(server)
     # moto's executor reaches "its" server at localhost:MOTO_PORT; we route explicitly anyway.
     os.environ["MOTO_PORT"] = str(server.server_address[1])
