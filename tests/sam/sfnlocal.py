@@ -30,7 +30,9 @@ SUCCEEDED/FAILED result files (also when the Map fails); a worker iterates over 
 instead of recursing (moto hangs past ~950 items per worker); listObjectsV2 reads every page.
 Step Functions' hard quotas are checked (25,000 history events, 262,144-byte StartExecution
 input, 32,768-character causes), and `GET /_sfnlocal/stats` reports every execution's and map
-child's history size and largest payloads (`DELETE` forgets the map children).
+child's history size and largest payloads (`DELETE` forgets the map children);
+`POST /_sfnlocal/quotas {"historyEvents": n}` lowers the history quota for a test (no body:
+back to 25,000).
 Everything else is moto's.
 
 Started the way localeks is (testkit.local_eks): once listening it prints `LISTENING
@@ -404,6 +406,9 @@ def _transform(records: list[dict], transformation: str) -> list:
 HISTORY_EVENTS_MAX = 25_000
 PAYLOAD_BYTES_MAX = 262_144
 CAUSE_CHARS_MAX = 32_768
+# The history quota in force: a test may lower it (`POST /_sfnlocal/quotas`) to check the
+# behaviour without running 25,000 events (about a minute here).
+QUOTAS = {"historyEvents": HISTORY_EVENTS_MAX}
 
 # Statistics of the map children (not executions in moto), by their synthetic ExecutionArn.
 _CHILD_STATS: dict[str, dict[str, Any]] = {}
@@ -710,9 +715,11 @@ def _install_limits() -> None:
         for details in (event_details or {}).values():
             if isinstance(details, dict) and isinstance(details.get("cause"), str):
                 _note_cause(self, details)
-        if len(self._history_event_list) >= HISTORY_EVENTS_MAX - 1 and str(event_type) not in _TERMINAL_EVENTS:
+        limit = QUOTAS["historyEvents"]
+        kind = getattr(event_type, "value", event_type)
+        if len(self._history_event_list) >= limit - 1 and kind not in _TERMINAL_EVENTS:
             raise ExecutionHistoryLimitExceeded(
-                f"The execution history reached {HISTORY_EVENTS_MAX} events, Step Functions' hard quota"
+                f"The execution history reached {limit} events, Step Functions' hard quota"
             )
         return original_add_event(self, context, event_type, event_details, *args, **kw)
 
@@ -801,8 +808,17 @@ def stats() -> dict[str, Any]:
 
 def _with_stats(app: Any) -> Any:
     def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
-        if environ.get("PATH_INFO", "").rstrip("/") == "/_sfnlocal/stats":
-            if environ.get("REQUEST_METHOD") == "DELETE":
+        path, method = environ.get("PATH_INFO", "").rstrip("/"), environ.get("REQUEST_METHOD")
+        if path == "/_sfnlocal/quotas":
+            if method == "POST":
+                size = int(environ.get("CONTENT_LENGTH") or 0)
+                change = json.loads(environ["wsgi.input"].read(size) or b"{}")
+                QUOTAS["historyEvents"] = int(change.get("historyEvents", HISTORY_EVENTS_MAX))
+            body = json.dumps(QUOTAS).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        if path == "/_sfnlocal/stats":
+            if method == "DELETE":
                 with _STATS_LOCK:
                     _CHILD_STATS.clear()
                 body = b"{}"

@@ -18,6 +18,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from conftest import ACCOUNT, REGION, ROLE_ARN, sfn_local
 
 import testkit as tk
@@ -56,6 +57,11 @@ class Emulator:
 
     def get_json(self, key: str) -> Any:
         return json.loads(self.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+
+    def quotas(self, change: dict | None = None) -> dict:
+        data = None if change is None else json.dumps(change).encode()
+        with urllib.request.urlopen(f"{self.url}/_sfnlocal/quotas", data=data, timeout=30) as resp:
+            return json.loads(resp.read())
 
     def stats(self) -> dict:
         with urllib.request.urlopen(f"{self.url}/_sfnlocal/stats", timeout=30) as resp:
@@ -263,3 +269,123 @@ def test_an_inline_map_of_twelve_hundred_items_one_at_a_time(emu):
     d = emu.run(definition, list(range(1200)), timeout=120)
     assert d["status"] == "SUCCEEDED", d
     assert json.loads(d["output"]) == list(range(1200))
+
+
+# ---------------------------------------------------------------------- 4. hard quotas, statistics
+
+
+def test_an_execution_past_its_history_quota_fails(emu):
+    # Running 25,000 events takes about a minute here: the quota is lowered to 1,000 for this test.
+    assert emu.quotas() == {"historyEvents": 25_000}
+    # A counting loop: 2 states (4 events) per turn, so it would need about 1,200 events.
+    definition = {
+        "StartAt": "Inc",
+        "States": {
+            "Inc": {"Type": "Pass", "Parameters": {"i.$": "States.MathAdd($.i, 1)"}, "Next": "More"},
+            "More": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.i", "NumericLessThan": 300, "Next": "Inc"}],
+                "Default": "Done",
+            },
+            "Done": {"Type": "Succeed"},
+        },
+    }
+    emu.quotas({"historyEvents": 1000})
+    try:
+        d = emu.run(definition, {"i": 0})
+    finally:
+        assert emu.quotas({}) == {"historyEvents": 25_000}
+    assert d["status"] == "FAILED", d
+    assert d["error"] == "States.Runtime"
+    assert "history reached 1000 events" in d["cause"]
+    history = emu.sfn.get_execution_history(executionArn=d["executionArn"])["events"]
+    assert len(history) == 1000
+    assert history[-1]["type"] == "ExecutionFailed"
+    assert emu.stats()["executions"][d["executionArn"]]["events"] == 1000
+
+
+def test_start_execution_input_over_256_kib_is_refused(emu):
+    arn = emu.machine({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    at_limit = json.dumps("x" * (262_144 - 2))  # a JSON string of exactly 262,144 bytes
+    emu.sfn.start_execution(stateMachineArn=arn, name=str(uuid.uuid4()), input=at_limit)
+    with pytest.raises(ClientError) as err:
+        emu.sfn.start_execution(stateMachineArn=arn, name=str(uuid.uuid4()), input=json.dumps("x" * 262_143))
+    assert err.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_a_cause_is_cut_to_32768_characters_and_its_length_kept(emu):
+    definition = {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Big", "CausePath": "$.cause"}}}
+    d = emu.run(definition, {"cause": "c" * 40_000})
+    assert d["status"] == "FAILED" and d["error"] == "Big"
+    assert len(d["cause"]) == 32_768
+    history = emu.sfn.get_execution_history(executionArn=d["executionArn"])["events"]
+    assert len(history[-1]["executionFailedEventDetails"]["cause"]) == 32_768
+    assert emu.stats()["executions"][d["executionArn"]]["maxCauseChars"] == 40_000
+
+
+def test_stats_report_history_sizes_of_executions_and_map_children(emu):
+    emu.put_json("st/items.json", [{"n": i, "pad": "p" * (100 * i)} for i in range(3)])
+    d = emu.run(distributed_map({"P": {"Type": "Pass", "End": True}}, "P", reader_key="st/items.json"))
+    assert d["status"] == "SUCCEEDED", d
+    stats = emu.stats()
+    mine = stats["executions"][d["executionArn"]]
+    history = emu.sfn.get_execution_history(executionArn=d["executionArn"])["events"]
+    assert mine["events"] == len(history)
+    assert mine["maxStateOutputBytes"] == len(json.dumps(json.loads(d["output"]), separators=(",", ":")).encode())
+    run_arn = json.loads(d["output"])["MapRunArn"]
+    children = [c for c in stats["mapChildren"].values() if c["mapRunArn"] == run_arn]
+    assert sorted(c["index"] for c in children) == [0, 1, 2]
+    for c in children:
+        # ExecutionStarted, PassStateEntered, PassStateExited, ExecutionSucceeded.
+        assert c["events"] == 4 and c["status"] == "SUCCEEDED"
+        assert c["parentExecutionArn"] == d["executionArn"]
+    biggest = max(children, key=lambda c: c["index"])
+    assert biggest["maxStateInputBytes"] == len(json.dumps({"n": 2, "pad": "p" * 200}, separators=(",", ":")))
+
+
+# ---------------------------------------------------------------------- 5. readers, batcher, writer config
+
+
+def test_jsonl_items_batches_and_jsonl_results(emu):
+    emu.s3.put_object(
+        Bucket=BUCKET, Key="jl/items.jsonl", Body="".join(json.dumps({"n": i}) + "\n" for i in range(5)).encode()
+    )
+    definition = distributed_map({"P": {"Type": "Pass", "End": True}}, "P", reader_key="jl/items.jsonl")
+    fleet = definition["States"]["Fleet"]
+    fleet["ItemReader"]["ReaderConfig"]["InputType"] = "JSONL"
+    fleet["ItemBatcher"] = {"MaxItemsPerBatch": 2, "BatchInput": {"wave": 1}}
+    fleet["ResultWriter"]["Parameters"]["Prefix"] = "jl/out"
+    fleet["ResultWriter"]["WriterConfig"] = {"OutputType": "JSONL", "Transformation": "COMPACT"}
+    d = emu.run(definition)
+    assert d["status"] == "SUCCEEDED", d
+    manifest = emu.get_json(json.loads(d["output"])["ResultWriterDetails"]["Key"])
+    [entry] = manifest["ResultFiles"]["SUCCEEDED"]
+    assert entry["Key"].endswith("/SUCCEEDED_0.jsonl")
+    body = emu.s3.get_object(Bucket=BUCKET, Key=entry["Key"])["Body"].read().decode()
+    assert [json.loads(line) for line in body.splitlines()] == [
+        {"BatchInput": {"wave": 1}, "Items": [{"n": 0}, {"n": 1}]},
+        {"BatchInput": {"wave": 1}, "Items": [{"n": 2}, {"n": 3}]},
+        {"BatchInput": {"wave": 1}, "Items": [{"n": 4}]},
+    ]
+
+
+def test_list_objects_v2_reads_every_page(emu):
+    # 250 keys in pages of 100 (MaxKeys): moto's reader made one call and saw the first page only.
+    for i in range(250):
+        emu.s3.put_object(Bucket=BUCKET, Key=f"pages/k{i:04d}", Body=b"x")
+    definition = distributed_map(
+        {"P": {"Type": "Pass", "End": True}}, "P", reader_key=None, writer_prefix=None, MaxConcurrency=10
+    )
+    definition["States"]["Fleet"]["ItemReader"] = {
+        "Resource": "arn:aws:states:::s3:listObjectsV2",
+        "Parameters": {"Bucket": BUCKET, "Prefix": "pages/", "MaxKeys": 100},
+    }
+    d = emu.run(definition, timeout=120)
+    assert d["status"] == "SUCCEEDED", d
+    out = json.loads(d["output"])
+    assert [o["Key"] for o in out] == [f"pages/k{i:04d}" for i in range(250)]
+    assert isinstance(out[0]["LastModified"], str) and out[0]["Size"] == 1
+
+    definition["States"]["Fleet"]["ItemReader"]["Parameters"]["Prefix"] = "nothing-here/"
+    d = emu.run(definition)
+    assert d["status"] == "SUCCEEDED" and json.loads(d["output"]) == [], d
