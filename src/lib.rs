@@ -25,6 +25,7 @@ pub mod lambda;
 pub use crate::aws::deadline::{CallLimits, Deadline};
 pub use crate::aws::discovery::Discovery;
 pub use crate::aws::eks::Eks;
+pub use crate::aws::s3::Objects;
 pub use crate::aws::ssm::Ssm;
 pub use crate::core::allowlist::Allowlist;
 pub use crate::core::error::{Error, ErrorKind};

@@ -2,6 +2,7 @@
 //! and the core's [`Error`](crate::core::error::Error).
 //!
 //! - [`eks`], [`ssm`]: the calls the updater makes; [`discovery`]: the fleet's listing calls;
+//!   [`s3`]: the fleet's objects in the stack's bucket;
 //! - [`call`]: the one call path (time limits, send, classify) every adapter uses;
 //! - [`classify`]: SDK failures to error kinds, as a table;
 //! - [`deadline`]: per-call time limits inside the invocation's deadline;
@@ -13,6 +14,7 @@ pub(crate) mod classify;
 pub(crate) mod deadline;
 pub(crate) mod discovery;
 pub(crate) mod eks;
+pub(crate) mod s3;
 pub mod setup;
 pub(crate) mod ssm;
 pub(crate) mod tls;

@@ -34,6 +34,8 @@ pub enum About {
     Account,
     Cluster(ClusterName),
     Nodegroup(Subject),
+    /// An object of the fleet's bucket, `s3://bucket/key`.
+    Object(String),
 }
 
 impl From<&Subject> for About {
@@ -49,6 +51,7 @@ impl fmt::Display for About {
             Self::Input | Self::Account => Ok(()),
             Self::Cluster(cluster) => write!(f, "cluster '{cluster}': "),
             Self::Nodegroup(subject) => write!(f, "{subject}: "),
+            Self::Object(url) => write!(f, "object {url}: "),
         }
     }
 }

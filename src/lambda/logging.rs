@@ -19,6 +19,7 @@ const HELD_AT_INFO: &[&str] = &[
     "aws_credential_types",
     "aws_runtime",
     "aws_sdk_eks",
+    "aws_sdk_s3",
     "aws_sdk_ssm",
     "aws_sdk_sso",
     "aws_sdk_ssooidc",

@@ -2,6 +2,7 @@
 //!
 //! - `eks_adapter`, `ssm_adapter`: the adapters and the handler on the real SDK clients,
 //!   their HTTP layer replaced by `aws-smithy-mocks` rules;
+//! - `objects`: the S3 adapter (the fleet's bucket);
 //! - `planner`: the fleet planner's reads of one cluster;
 //! - `transport`: the real HTTP stack against a local socket (timeouts, resets);
 //! - `discovery`: listing clusters and node groups, every page;
@@ -16,6 +17,7 @@ mod discovery;
 mod eks_adapter;
 mod events;
 mod fuzz_parse;
+mod objects;
 mod planner;
 mod ssm_adapter;
 mod transport;
