@@ -115,7 +115,7 @@ impl Planner {
         let mut described: HashMap<NodegroupName, Result<NodegroupState, Error>> =
             described.into_iter().collect();
         let mut observed = Vec::new();
-        for assigned in assign(&only_cluster(input, cluster), discovered) {
+        for assigned in assign(input, Some(cluster), discovered) {
             let result = match described.remove(assigned.request.nodegroup()) {
                 Some(Ok(nodegroup)) => {
                     self.with_running_update(&assigned, nodegroup, &state, deadline)
@@ -158,14 +158,7 @@ impl Planner {
 
 /// The input's explicit targets in `cluster`, as the roll assigns them.
 fn explicit_targets(input: &FleetInput, cluster: &ClusterName) -> Vec<Assigned> {
-    assign(&only_cluster(input, cluster), Vec::new())
-}
-
-/// The input restricted to one cluster's explicit targets (selectors unchanged).
-fn only_cluster(input: &FleetInput, cluster: &ClusterName) -> FleetInput {
-    let mut only = input.clone();
-    only.targets.retain(|t| t.request.cluster() == cluster);
-    only
+    assign(input, Some(cluster), Vec::new())
 }
 
 /// The node groups to describe: explicit targets first, then listed ones not yet named.

@@ -23,6 +23,8 @@ pub struct Assigned {
     pub wave: u8,
     /// The index of the selector that found it; `None` for an explicit target.
     pub selector: Option<usize>,
+    /// The index of the explicit target that names it; `None` for a discovered one.
+    pub target: Option<usize>,
 }
 
 /// The clusters whose node groups discovery lists: those some selector names and the
@@ -54,11 +56,20 @@ pub fn needs_tags(input: &FleetInput, cluster: &ClusterName) -> bool {
         .any(|s| s.clusters.matches(cluster.as_str()) && !s.nodegroup_tags.is_empty())
 }
 
-/// The roll's node groups, each once, in report order.
-pub fn assign(input: &FleetInput, mut discovered: Vec<Discovered>) -> Vec<Assigned> {
+/// The roll's node groups, each once, in report order; with `cluster`, only that cluster's
+/// (its explicit targets keep their index in the whole input).
+pub fn assign(
+    input: &FleetInput,
+    cluster: Option<&ClusterName>,
+    mut discovered: Vec<Discovered>,
+) -> Vec<Assigned> {
     let mut seen = HashSet::new();
     let mut assigned = Vec::new();
-    for target in &input.targets {
+    let in_scope = |name: &ClusterName| cluster.is_none_or(|c| c == name);
+    for (index, target) in input.targets.iter().enumerate() {
+        if !in_scope(target.request.cluster()) {
+            continue;
+        }
         let key = (
             target.request.cluster().clone(),
             target.request.nodegroup().clone(),
@@ -68,6 +79,7 @@ pub fn assign(input: &FleetInput, mut discovered: Vec<Discovered>) -> Vec<Assign
                 request: target.request.clone(),
                 wave: target.wave,
                 selector: None,
+                target: Some(index),
             });
         }
     }
@@ -85,6 +97,7 @@ pub fn assign(input: &FleetInput, mut discovered: Vec<Discovered>) -> Vec<Assign
                 ),
                 wave: selector.wave,
                 selector: Some(index),
+                target: None,
             });
         }
     }
@@ -157,6 +170,7 @@ mod tests {
         }));
         let assigned = assign(
             &fleet,
+            None,
             vec![
                 found("prod-us", "batch", &[]),
                 found("prod-eu", "web-1", &[]),
@@ -187,6 +201,7 @@ mod tests {
         ]}));
         let assigned = assign(
             &fleet,
+            None,
             vec![
                 found(
                     "a",

@@ -271,6 +271,7 @@ mod tests {
             .unwrap(),
             wave,
             selector: Some(0),
+            target: None,
         }
     }
 
