@@ -21,6 +21,16 @@ pub(crate) struct Call<'a> {
     pub op: &'a str,
 }
 
+impl<'a> Call<'a> {
+    pub(crate) const fn eks(op: &'a str) -> Self {
+        Self {
+            service: "EKS",
+            iam_prefix: "eks",
+            op,
+        }
+    }
+}
+
 /// Implements [`ModeledError`] for an operation error enum from a list of its variants.
 macro_rules! modeled_errors {
     ($($error:ty { $($variant:ident => $meaning:ident),+ $(,)? })+) => {$(

@@ -18,14 +18,6 @@ pub struct Discovery {
     client: Client,
 }
 
-fn eks(op: &str) -> Call<'_> {
-    Call {
-        service: "EKS",
-        iam_prefix: "eks",
-        op,
-    }
-}
-
 impl Discovery {
     pub fn new(client: Client) -> Self {
         Self { client }
@@ -33,7 +25,7 @@ impl Discovery {
 
     /// Every cluster of the account and Region: every page of `ListClusters`.
     pub async fn list_clusters(&self, deadline: &Deadline) -> Result<Vec<ClusterName>, Error> {
-        let call = eks("ListClusters");
+        let call = Call::eks("ListClusters");
         let about = About::Account;
         every_page(call, &about, |next_token| async {
             let page = send(call, &about, deadline, String::new, |limits| {
@@ -45,14 +37,7 @@ impl Discovery {
                     .send()
             })
             .await?;
-            let names = page
-                .clusters()
-                .iter()
-                .map(|name| {
-                    ClusterName::parse(name)
-                        .map_err(|_| unusable(call, &about, "a cluster name EKS does not allow"))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            let names = names(page.clusters(), ClusterName::parse, call, &about)?;
             Ok((names, page.next_token().map(str::to_owned)))
         })
         .await
@@ -64,7 +49,7 @@ impl Discovery {
         cluster: &ClusterName,
         deadline: &Deadline,
     ) -> Result<Vec<NodegroupName>, Error> {
-        let call = eks("ListNodegroups");
+        let call = Call::eks("ListNodegroups");
         let about = About::Cluster(cluster.clone());
         let not_found =
             || format!("cluster '{cluster}' no longer exists in this account and region");
@@ -79,18 +64,27 @@ impl Discovery {
                     .send()
             })
             .await?;
-            let names = page
-                .nodegroups()
-                .iter()
-                .map(|name| {
-                    NodegroupName::parse(name)
-                        .map_err(|_| unusable(call, &about, "a node group name EKS does not allow"))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            let names = names(page.nodegroups(), NodegroupName::parse, call, &about)?;
             Ok((names, page.next_token().map(str::to_owned)))
         })
         .await
     }
+}
+
+/// A page's names in our validated types; one EKS would not allow is an unusable answer.
+fn names<T>(
+    listed: &[String],
+    parse: impl Fn(&str) -> Result<T, String>,
+    call: Call<'_>,
+    about: &About,
+) -> Result<Vec<T>, Error> {
+    listed
+        .iter()
+        .map(|name| {
+            parse(name)
+                .map_err(|problem| unusable(call, about, &format!("a listed name {problem}")))
+        })
+        .collect()
 }
 
 modeled_errors! {

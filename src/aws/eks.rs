@@ -33,14 +33,6 @@ pub struct Eks {
     client: Client,
 }
 
-fn eks(op: &str) -> Call<'_> {
-    Call {
-        service: "EKS",
-        iam_prefix: "eks",
-        op,
-    }
-}
-
 impl Eks {
     pub fn new(client: Client) -> Self {
         Self { client }
@@ -51,7 +43,7 @@ impl Eks {
         subject: &Subject,
         deadline: &Deadline,
     ) -> Result<NodegroupState, Error> {
-        let call = eks("DescribeNodegroup");
+        let call = Call::eks("DescribeNodegroup");
         let about = About::from(subject);
         let not_found = || {
             format!(
@@ -110,7 +102,7 @@ impl Eks {
         about: &About,
         deadline: &Deadline,
     ) -> Result<ClusterState, Error> {
-        let call = eks("DescribeCluster");
+        let call = Call::eks("DescribeCluster");
         let not_found = || {
             format!(
                 "cluster '{cluster}' does not exist in this account and region; check the name and the function's region"
@@ -143,7 +135,7 @@ impl Eks {
         subject: &Subject,
         deadline: &Deadline,
     ) -> Result<StartOutcome, Error> {
-        let call = eks("UpdateNodegroupVersion");
+        let call = Call::eks("UpdateNodegroupVersion");
         let about = About::from(subject);
         let not_found = || {
             format!(
@@ -224,7 +216,7 @@ impl Eks {
         subject: &Subject,
         deadline: &Deadline,
     ) -> Result<Vec<String>, Error> {
-        let call = eks("ListUpdates");
+        let call = Call::eks("ListUpdates");
         let about = About::from(subject);
         let not_found = || {
             format!(
@@ -258,7 +250,7 @@ impl Eks {
         subject: &Subject,
         deadline: &Deadline,
     ) -> Result<UpdateView, Error> {
-        let call = eks("DescribeUpdate");
+        let call = Call::eks("DescribeUpdate");
         let about = About::from(subject);
         let not_found = || format!("update {update_id} of the node group was not found");
         let response = send(call, &about, deadline, not_found, |limits| {

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::pattern::Patterns;
 use crate::core::request::{
-    FieldError, Fields, InvalidRequest, REQUEST_FIELDS, RequestSettings, SETTINGS_FIELDS,
+    FieldError, Fields, InvalidRequest, NAME_FIELDS, RequestSettings, SETTINGS_FIELDS,
     UpdateRequest, kind, quoted,
 };
 
@@ -165,9 +165,7 @@ fn read_wave(fields: &mut Fields<'_>) -> u8 {
 
 /// A target: the function's request plus `wave`.
 fn read_target(fields: &mut Fields<'_>) -> Option<FleetTarget> {
-    let mut known = REQUEST_FIELDS.to_vec();
-    known.push("wave");
-    fields.reject_unknown(&known);
+    fields.reject_unknown(&[NAME_FIELDS, SETTINGS_FIELDS, &["wave"]].concat());
     let wave = read_wave(fields);
     let request = UpdateRequest::read(fields)?;
     Some(FleetTarget { request, wave })

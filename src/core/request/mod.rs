@@ -22,18 +22,8 @@ use launch_template::parse_launch_template;
 pub use launch_template::{LaunchTemplateRequest, TemplateSelector, TemplateVersion};
 pub use nodegroup_name::NodegroupName;
 
-/// The fields a request may hold. Order matters only for messages.
-pub const REQUEST_FIELDS: &[&str] = &[
-    "clusterName",
-    "nodegroupName",
-    "version",
-    "releaseVersion",
-    "launchTemplate",
-    "force",
-    "clientRequestToken",
-    "dryRun",
-    "minReleaseAgeDays",
-];
+/// The node group's names, which every request holds.
+pub const NAME_FIELDS: &[&str] = &["clusterName", "nodegroupName"];
 
 fn valid_eks_name(text: &str, max: usize) -> bool {
     let mut bytes = text.bytes();
@@ -93,7 +83,7 @@ fn release_age_days(days: u64) -> Result<u16, String> {
 pub const MAX_RELEASE_AGE_DAYS: u64 = 365;
 
 /// The fields a request may hold besides the node group's names: what a fleet selector's
-/// `request` holds.
+/// `request` holds. Order matters only for messages.
 pub const SETTINGS_FIELDS: &[&str] = &[
     "version",
     "releaseVersion",
@@ -161,7 +151,7 @@ impl UpdateRequest {
     /// rejects unknown ones, naming the closest known field.
     pub fn from_json(object: &Map<String, Value>) -> Result<Self, InvalidRequest> {
         let mut fields = Fields::new(object);
-        fields.reject_unknown(REQUEST_FIELDS);
+        fields.reject_unknown(&[NAME_FIELDS, SETTINGS_FIELDS].concat());
         match Self::read(&mut fields) {
             Some(request) if fields.problems.is_empty() => Ok(request),
             _ => Err(fields.into_error()),
