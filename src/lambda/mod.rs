@@ -4,6 +4,7 @@
 //! - [`updater`]: the updater function's handler, one invocation in the contract's order;
 //! - [`planner`]: the fleet planner's reads of one cluster (its handler comes with the fleet);
 //! - [`report`]: the fleet report (JSON, CSV) and the roll's bounded summary;
+//! - [`wave`]: a wave's items, each the request its nested update execution gets;
 //! - [`output`]: the success payload's JSON shapes;
 //! - [`error`]: an error as the runtime's `Diagnostic` (`errorType`, `errorMessage`);
 //! - [`config`]: what a function reads from its environment at start;
@@ -20,3 +21,4 @@ pub mod payload;
 pub mod planner;
 pub mod report;
 pub(crate) mod updater;
+pub mod wave;

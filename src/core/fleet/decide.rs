@@ -11,6 +11,7 @@ use super::planning::{Observed, plan_target, release_lookup};
 use super::roll::{Counts, Record};
 use crate::core::error::Error;
 use crate::core::plan::{LatestRelease, ReleaseLookup};
+use crate::core::request::UpdateRequest;
 
 /// One target as the observation left it.
 pub type ObservedTarget = (Assigned, Result<Observed, Error>);
@@ -35,8 +36,9 @@ pub struct Decided {
     /// One per target: explicit targets in input order, then discovered ones by cluster
     /// and node group.
     pub records: Vec<Record>,
-    /// The records that roll, by wave, ascending: indices into `records`.
-    pub waves: BTreeMap<u8, Vec<usize>>,
+    /// The targets that roll, by wave, ascending: the index of each one's record, and the
+    /// request its nested update execution gets.
+    pub waves: BTreeMap<u8, Vec<(usize, UpdateRequest)>>,
     /// The refusals at planning already pass the tolerance: no wave starts.
     pub stop: bool,
 }
@@ -50,18 +52,18 @@ pub fn decide(
     now: SystemTime,
 ) -> Decided {
     targets.sort_by(|(a, _), (b, _)| report_order(a, b));
-    let records: Vec<Record> = targets
-        .into_iter()
-        .map(|(assigned, observed)| {
-            let planned = plan_target(&assigned.request, observed, &latest, now);
-            Record::planned(&assigned, &planned)
-        })
-        .collect();
-    let mut waves: BTreeMap<u8, Vec<usize>> = BTreeMap::new();
-    for (index, record) in records.iter().enumerate() {
+    let mut records = Vec::with_capacity(targets.len());
+    let mut waves: BTreeMap<u8, Vec<(usize, UpdateRequest)>> = BTreeMap::new();
+    for (index, (assigned, observed)) in targets.into_iter().enumerate() {
+        let planned = plan_target(&assigned.request, observed, &latest, now);
+        let record = Record::planned(&assigned, &planned);
         if record.rolls() {
-            waves.entry(record.wave).or_default().push(index);
+            waves
+                .entry(record.wave)
+                .or_default()
+                .push((index, assigned.request));
         }
+        records.push(record);
     }
     let stop =
         !dry_run && Counts::of(&records, dry_run).beyond_tolerance(tolerated_failure_percentage);
@@ -96,7 +98,6 @@ mod tests {
         ClusterState, ClusterStatus, CurrentRelease, NodegroupState, NodegroupStatus,
         PublishedRelease,
     };
-    use crate::core::request::UpdateRequest;
     use crate::core::version::{MinorVersion, ReleaseVersion};
 
     fn assigned(cluster: &str, nodegroup: &str, wave: u8, target: Option<usize>) -> Assigned {
@@ -213,10 +214,13 @@ mod tests {
                 ("b", "web", "Update"),
             ]
         );
-        assert_eq!(
-            decided.waves,
-            BTreeMap::from([(0, vec![1]), (2, vec![2, 4])])
-        );
+        let waves: Vec<(u8, Vec<usize>)> = decided
+            .waves
+            .iter()
+            .map(|(wave, items)| (*wave, items.iter().map(|(i, _)| *i).collect()))
+            .collect();
+        assert_eq!(waves, [(0, vec![1]), (2, vec![2, 4])]);
+        assert_eq!(decided.waves[&0][0].1.nodegroup().as_str(), "system");
         assert!(!decided.stop);
     }
 
