@@ -26,6 +26,10 @@ import testkit as tk
 from test_e2e import check_output, envelope
 
 PROCESSES = 20
+# More attempts than the SDK's three (still inside each call's 20 s): twenty processes
+# connecting at once to one local endpoint on a 2-core sandbox see connections held back for
+# seconds, and the rounds test idempotency, not that.
+RETRIES = {"AWS_MAX_ATTEMPTS": "8"}
 DETAIL = {"clusterName": "dup", "nodegroupName": "workers", "version": "1.31"}
 
 
@@ -34,12 +38,26 @@ def fleet(endpoint: tk.LocalEks, workdir: Path) -> Iterator[tuple[tk.Emulator, l
     """One emulator, twenty function processes polling it; all stopped at the end."""
     with tk.runtime_emulator(workdir, name="fleet-emulator") as emulator, contextlib.ExitStack() as stack:
         functions = [
-            stack.enter_context(tk.function_process(emulator, endpoint.url, workdir, name=f"fleet-fn{i:02d}"))
+            stack.enter_context(
+                tk.function_process(emulator, endpoint.url, workdir, name=f"fleet-fn{i:02d}", extra_env=RETRIES)
+            )
             for i in range(PROCESSES)
         ]
+        warm_up(emulator, functions)
         yield emulator, functions
         for fn in functions:
             assert fn.alive(), f"{fn.process.name} died:\n{fn.process.tail()}"
+
+
+def warm_up(emulator: tk.Emulator, functions: list[tk.FunctionProcess]) -> None:
+    """One invocation per process before the rounds, each making both describes (of a cluster
+    that does not exist: NotFound), so the rounds measure concurrent requests, not twenty
+    processes making their first connections at once. FINDING, left for a later issue: on this
+    2-core machine the first round of twenty fresh processes reached the local endpoint late
+    (connections trickling in for seconds), at times past the three 5 s attempts."""
+    payloads = [{"clusterName": "warm-up", "nodegroupName": f"ng{i}"} for i in range(PROCESSES)]
+    fire(emulator, payloads)
+    settle(functions, PROCESSES, timeout=60.0)
 
 
 def seed_dup(eks: tk.LocalEks) -> None:
