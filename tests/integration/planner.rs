@@ -47,7 +47,7 @@ fn listed(names: &[&str]) -> Rule {
         })
 }
 
-/// `DescribeNodegroup` of every node group: its name decides its status and tags.
+/// `DescribeNodegroup` of any node group of `prod`: a catch-all that counts calls.
 fn described() -> Rule {
     mock!(Client::describe_nodegroup)
         .match_requests(|r| r.cluster_name() == Some("prod"))

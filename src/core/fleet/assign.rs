@@ -47,15 +47,6 @@ pub fn clusters_to_discover(
         .collect()
 }
 
-/// Whether any selector that names `cluster` filters by tags: then its node groups must be
-/// described before they can be selected.
-pub fn needs_tags(input: &FleetInput, cluster: &ClusterName) -> bool {
-    input
-        .selectors
-        .iter()
-        .any(|s| s.clusters.matches(cluster.as_str()) && !s.nodegroup_tags.is_empty())
-}
-
 /// The roll's node groups, each once, in report order; with `cluster`, only that cluster's
 /// (its explicit targets keep their index in the whole input).
 pub fn assign(
@@ -232,15 +223,5 @@ mod tests {
             clusters_to_discover(&fleet, &all, &Allowlist::parse(None)),
             cluster_names(&["prod-eu", "prod-us", "staging"])
         );
-    }
-
-    #[test]
-    fn tags_are_read_only_where_a_selector_asks() {
-        let fleet = input(json!({"selectors": [
-            {"clusters": ["prod-*"], "nodegroupTags": {"team": "web"}},
-            {"clusters": ["dev"]}
-        ]}));
-        assert!(needs_tags(&fleet, &ClusterName::parse("prod-eu").unwrap()));
-        assert!(!needs_tags(&fleet, &ClusterName::parse("dev").unwrap()));
     }
 }

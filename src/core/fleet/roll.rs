@@ -3,7 +3,7 @@
 //! failures) whatever the fleet's size.
 
 use super::assign::Assigned;
-use super::planning::{Planned, PlannedTarget};
+use super::planning::PlannedTarget;
 
 /// How many failures the summary names; the report has them all.
 pub const FAILURES_SHOWN: usize = 20;
@@ -94,14 +94,13 @@ pub struct Execution {
 impl Record {
     /// A target as planning left it: settled, failed for good, or waiting for its wave.
     pub fn planned(assigned: &Assigned, planned: &PlannedTarget) -> Self {
-        let (status, outcome, error) = match planned.planned {
-            Planned::UpToDate | Planned::Deferred => (
-                Status::Settled,
-                Some(planned.planned.as_str().to_owned()),
-                None,
-            ),
-            p if p.fails() => (Status::Failed, None, Some(p.as_str().to_owned())),
-            _ => (Status::NotStarted, None, None),
+        let p = planned.planned;
+        let (status, outcome, error) = if p.fails() {
+            (Status::Failed, None, Some(p.as_str().to_owned()))
+        } else if p.settles() {
+            (Status::Settled, Some(p.as_str().to_owned()), None)
+        } else {
+            (Status::NotStarted, None, None)
         };
         let target = planned.target.as_ref();
         let to_release_version = target.and_then(|t| {
@@ -259,6 +258,7 @@ mod tests {
 
     use super::*;
     use crate::core::error::ErrorKind;
+    use crate::core::fleet::planning::Planned;
     use crate::core::request::UpdateRequest;
 
     fn assigned(nodegroup: &str, wave: u8) -> Assigned {
