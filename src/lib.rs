@@ -14,7 +14,8 @@
 //! - [`lambda`]: the Lambda shell: payload shapes, each function's handler, output
 //!   shapes, the error's `Diagnostic`, configuration and logging.
 //!
-//! Each binary's `main` (`src/main.rs` for the updater) is wiring only: logging, config, the
+//! Each binary's `main` (`src/main.rs` for the updater, `src/bin/eks-fleet-planner.rs` for
+//! the fleet planner) is wiring only: logging, config, the
 //! SDK clients, the runtime loop. The items re-exported below are what the binaries and the
 //! integration tests use; everything else stays inside its layer.
 
@@ -30,6 +31,7 @@ pub use crate::aws::ssm::Ssm;
 pub use crate::core::allowlist::Allowlist;
 pub use crate::core::error::{Error, ErrorKind};
 pub use crate::lambda::config::Config;
+pub use crate::lambda::fleet::{FleetConfig, FleetPlanner};
 pub use crate::lambda::output::{Outcome, Output};
 pub use crate::lambda::payload::RawPayload;
 pub use crate::lambda::planner::{ClusterSeen, Planner};

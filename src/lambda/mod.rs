@@ -15,6 +15,7 @@
 
 pub(crate) mod config;
 mod error;
+pub mod fleet;
 pub mod logging;
 pub(crate) mod output;
 pub mod payload;

@@ -1,5 +1,4 @@
-//! The fleet planner's reads (in progress: its handler and binary come with the fleet state
-//! machine). For one cluster: `DescribeCluster` once, the node groups a selector names
+//! The fleet planner's reads (its handler is [`super::fleet`]). For one cluster: `DescribeCluster` once, the node groups a selector names
 //! (every page of `ListNodegroups`), each candidate described once, a bounded number at a
 //! time, and the running update of any that is `UPDATING`. The core then assigns and plans.
 
@@ -14,7 +13,7 @@ use crate::core::allowlist::Allowlist;
 use crate::core::error::{About, Error, ErrorKind, Subject};
 use crate::core::fleet::assign::{Assigned, Discovered, assign};
 use crate::core::fleet::input::FleetInput;
-use crate::core::fleet::planning::Observed;
+use crate::core::fleet::planning::{Observation, Observed};
 use crate::core::live::{ClusterState, ClusterStatus, NodegroupState, NodegroupStatus};
 use crate::core::request::{ClusterName, NodegroupName};
 
@@ -30,7 +29,7 @@ pub enum ClusterSeen {
     ControlPlaneUpdating,
     /// Each of the cluster's targets, in report order, with its live state or why it could
     /// not be read.
-    Observed(Vec<(Assigned, Result<Observed, Error>)>),
+    Observed(Vec<(Assigned, Observation)>),
 }
 
 /// The fleet planner's AWS reads.
@@ -52,11 +51,14 @@ impl Planner {
 
     /// Observes one cluster's targets: those `input` names explicitly in it, and those its
     /// selectors find there. A cluster outside `ALLOWED_CLUSTERS` is never called: its
-    /// explicit targets are refused as `NotAllowed`, and selectors do not reach it.
+    /// explicit targets are refused as `NotAllowed`, and selectors do not reach it. With
+    /// `wait_for_control_plane`, a control plane that is `UPDATING` is reported as such and
+    /// nothing else is read; without, its node groups are observed all the same.
     pub async fn observe_cluster(
         &self,
         input: &FleetInput,
         cluster: &ClusterName,
+        wait_for_control_plane: bool,
         deadline: &Deadline,
     ) -> Result<ClusterSeen, Error> {
         if let Err(message) = self.allowlist.check(cluster.as_str()) {
@@ -65,7 +67,7 @@ impl Planner {
                 .map(|assigned| {
                     let subject = assigned.request.subject();
                     let error = Error::new(ErrorKind::NotAllowed, &subject, message.clone());
-                    (assigned, Err(error))
+                    (assigned, Observation::Failed(error))
                 })
                 .collect();
             return Ok(ClusterSeen::Observed(refused));
@@ -75,7 +77,7 @@ impl Planner {
             .eks
             .describe_cluster_for(cluster, &about, deadline)
             .await?;
-        if state.status == Some(ClusterStatus::Updating) {
+        if wait_for_control_plane && state.status == Some(ClusterStatus::Updating) {
             return Ok(ClusterSeen::ControlPlaneUpdating);
         }
         let selected = input
@@ -129,7 +131,11 @@ impl Planner {
                     "the node group was not read; retry",
                 )),
             };
-            observed.push((assigned, result));
+            let observation = match result {
+                Ok(observed) => Observation::Seen(Box::new(observed)),
+                Err(error) => Observation::Failed(error),
+            };
+            observed.push((assigned, observation));
         }
         Ok(ClusterSeen::Observed(observed))
     }

@@ -2,59 +2,96 @@
 //! JSON array and as CSV with the same columns, and the bounded summary that is the fleet
 //! state machine's output (and the cause of `FleetRollFailed`).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::core::fleet::roll::{Counts, Record, WaveCounts, first_failures, waves};
+use crate::core::fleet::roll::{Counts, Record, Status, WaveCounts, first_failures, waves};
 
-/// One row of the report, in the contract's column order.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ReportRow<'r> {
-    pub cluster_name: &'r str,
-    pub nodegroup_name: &'r str,
+/// One row of the report, in the contract's column order. The report is also the roll's
+/// own record between its steps: each step reads it back ([`read_report`]) and writes it
+/// again, so a roll that stops anywhere leaves its report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReportRow {
+    pub cluster_name: String,
+    /// Null for a cluster whose node groups could not be listed.
+    pub nodegroup_name: Option<String>,
     pub wave: u8,
     /// The selector's index; null for an explicit target.
     pub selector: Option<usize>,
-    pub planned: &'r str,
-    pub status: &'static str,
-    pub outcome: Option<&'r str>,
-    pub update_id: Option<&'r str>,
-    pub update_status: Option<&'r str>,
-    pub from_version: Option<&'r str>,
-    pub from_release_version: Option<&'r str>,
-    pub to_version: Option<&'r str>,
-    pub to_release_version: Option<&'r str>,
-    pub error: Option<&'r str>,
-    pub cause: Option<&'r str>,
-    pub execution_arn: Option<&'r str>,
+    pub planned: String,
+    pub status: String,
+    pub outcome: Option<String>,
+    pub update_id: Option<String>,
+    pub update_status: Option<String>,
+    pub from_version: Option<String>,
+    pub from_release_version: Option<String>,
+    pub to_version: Option<String>,
+    pub to_release_version: Option<String>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+    pub execution_arn: Option<String>,
 }
 
-impl<'r> From<&'r Record> for ReportRow<'r> {
-    fn from(r: &'r Record) -> Self {
+impl From<&Record> for ReportRow {
+    fn from(r: &Record) -> Self {
         Self {
-            cluster_name: &r.cluster_name,
-            nodegroup_name: &r.nodegroup_name,
+            cluster_name: r.cluster_name.clone(),
+            nodegroup_name: r.nodegroup_name.clone(),
             wave: r.wave,
             selector: r.selector,
-            planned: &r.planned,
-            status: r.status.as_str(),
-            outcome: r.outcome.as_deref(),
-            update_id: r.update_id.as_deref(),
-            update_status: r.update_status.as_deref(),
-            from_version: r.from_version.as_deref(),
-            from_release_version: r.from_release_version.as_deref(),
-            to_version: r.to_version.as_deref(),
-            to_release_version: r.to_release_version.as_deref(),
-            error: r.error.as_deref(),
-            cause: r.cause.as_deref(),
-            execution_arn: r.execution_arn.as_deref(),
+            planned: r.planned.clone(),
+            status: r.status.as_str().to_owned(),
+            outcome: r.outcome.clone(),
+            update_id: r.update_id.clone(),
+            update_status: r.update_status.clone(),
+            from_version: r.from_version.clone(),
+            from_release_version: r.from_release_version.clone(),
+            to_version: r.to_version.clone(),
+            to_release_version: r.to_release_version.clone(),
+            error: r.error.clone(),
+            cause: r.cause.clone(),
+            execution_arn: r.execution_arn.clone(),
         }
     }
 }
 
+impl TryFrom<ReportRow> for Record {
+    type Error = String;
+
+    fn try_from(r: ReportRow) -> Result<Self, String> {
+        let status = Status::parse(&r.status)
+            .ok_or_else(|| format!("a record's status {:?} is not a report status", r.status))?;
+        Ok(Self {
+            cluster_name: r.cluster_name,
+            nodegroup_name: r.nodegroup_name,
+            wave: r.wave,
+            selector: r.selector,
+            planned: r.planned,
+            status,
+            outcome: r.outcome,
+            update_id: r.update_id,
+            update_status: r.update_status,
+            from_version: r.from_version,
+            from_release_version: r.from_release_version,
+            to_version: r.to_version,
+            to_release_version: r.to_release_version,
+            error: r.error,
+            cause: r.cause,
+            execution_arn: r.execution_arn,
+        })
+    }
+}
+
+/// Reads back a report [`report_json`] wrote.
+pub fn read_report(bytes: &[u8]) -> Result<Vec<Record>, String> {
+    let rows: Vec<ReportRow> =
+        serde_json::from_slice(bytes).map_err(|e| format!("not a report: {e}"))?;
+    rows.into_iter().map(Record::try_from).collect()
+}
+
 /// The report as a JSON array.
 pub fn report_json(records: &[Record]) -> Result<Vec<u8>, serde_json::Error> {
-    let rows: Vec<ReportRow<'_>> = records.iter().map(ReportRow::from).collect();
+    let rows: Vec<ReportRow> = records.iter().map(ReportRow::from).collect();
     serde_json::to_vec(&rows)
 }
 
@@ -152,7 +189,7 @@ impl From<WaveCounts> for WaveOutput {
 #[serde(rename_all = "camelCase")]
 pub struct FailureOutput {
     pub cluster_name: String,
-    pub nodegroup_name: String,
+    pub nodegroup_name: Option<String>,
     pub wave: u8,
     pub error: Option<String>,
     pub cause: Option<String>,
@@ -206,12 +243,11 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::core::fleet::roll::Status;
 
     fn record(nodegroup: &str, status: Status, cause: Option<&str>) -> Record {
         Record {
             cluster_name: "prod".into(),
-            nodegroup_name: nodegroup.into(),
+            nodegroup_name: Some(nodegroup.into()),
             wave: 1,
             selector: None,
             planned: "Update".into(),
@@ -266,6 +302,28 @@ mod tests {
         assert_eq!(&rows[1][1], "b, with \"quotes\"");
         assert_eq!(&rows[1][14], "line one\nline two");
         assert_eq!(&rows[0][3], "");
+    }
+
+    #[test]
+    fn a_report_reads_back_as_the_records_it_was_written_from() {
+        let mut cluster = record("x", Status::Failed, Some("denied"));
+        cluster.nodegroup_name = None;
+        let records = vec![
+            record("a", Status::Succeeded, None),
+            record("b", Status::NotStarted, None),
+            cluster,
+        ];
+        let back = read_report(&report_json(&records).unwrap()).unwrap();
+        assert_eq!(back, records);
+        assert!(read_report(br#"[{"clusterName": "c"}]"#).is_err());
+        let bad_status = String::from_utf8(report_json(&records[..1]).unwrap())
+            .unwrap()
+            .replace("SUCCEEDED", "DONE");
+        assert!(
+            read_report(bad_status.as_bytes())
+                .unwrap_err()
+                .contains("DONE")
+        );
     }
 
     #[test]

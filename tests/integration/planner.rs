@@ -11,6 +11,7 @@ use aws_sdk_eks::operation::list_updates::ListUpdatesOutput;
 use aws_sdk_eks::types::{Cluster, ClusterStatus, Nodegroup, NodegroupStatus};
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use eks_nodegroup_updater::core::fleet::input::FleetInput;
+use eks_nodegroup_updater::core::fleet::planning::Observation;
 use eks_nodegroup_updater::core::request::ClusterName;
 use eks_nodegroup_updater::{
     Allowlist, CallLimits, ClusterSeen, Deadline, Discovery, Eks, ErrorKind, Planner,
@@ -124,7 +125,7 @@ async fn a_cluster_is_read_once_and_each_node_group_once() {
     let planner = planner(Allowlist::Any, &rules);
 
     let ClusterSeen::Observed(seen) = planner
-        .observe_cluster(&input, &prod(), &deadline())
+        .observe_cluster(&input, &prod(), true, &deadline())
         .await
         .unwrap()
     else {
@@ -142,7 +143,9 @@ async fn a_cluster_is_read_once_and_each_node_group_once() {
             ("web-b", 1, Some(0))
         ]
     );
-    let web_b_state = seen[2].1.as_ref().unwrap();
+    let Observation::Seen(web_b_state) = &seen[2].1 else {
+        panic!("web-b was not seen: {:?}", seen[2].1)
+    };
     assert_eq!(
         web_b_state.running.as_ref().map(|u| u.id.as_str()),
         Some("u-1")
@@ -164,7 +167,7 @@ async fn node_groups_wait_for_a_control_plane_being_updated() {
     let list = listed(&["web"]);
     let planner = planner(Allowlist::Any, &[&cp, &list]);
     let seen = planner
-        .observe_cluster(&input, &prod(), &deadline())
+        .observe_cluster(&input, &prod(), true, &deadline())
         .await
         .unwrap();
     assert!(matches!(seen, ClusterSeen::ControlPlaneUpdating));
@@ -183,14 +186,16 @@ async fn a_cluster_outside_the_allowlist_is_never_called() {
     let list = listed(&["web"]);
     let planner = planner(Allowlist::parse(Some("staging")), &[&cp, &list, &any]);
     let ClusterSeen::Observed(seen) = planner
-        .observe_cluster(&input, &prod(), &deadline())
+        .observe_cluster(&input, &prod(), true, &deadline())
         .await
         .unwrap()
     else {
         panic!("refused, not waiting");
     };
     assert_eq!(seen.len(), 1);
-    let error = seen[0].1.as_ref().unwrap_err();
+    let Observation::Failed(error) = &seen[0].1 else {
+        panic!("not failed: {:?}", seen[0].1)
+    };
     assert_eq!(error.kind(), ErrorKind::NotAllowed);
     assert_eq!(cp.num_calls() + list.num_calls() + any.num_calls(), 0);
 }
@@ -212,12 +217,12 @@ async fn a_node_group_that_cannot_be_read_is_its_own_failure() {
         });
     let planner = planner(Allowlist::Any, &[&cp, &web, &gone]);
     let ClusterSeen::Observed(seen) = planner
-        .observe_cluster(&input, &prod(), &deadline())
+        .observe_cluster(&input, &prod(), true, &deadline())
         .await
         .unwrap()
     else {
         panic!("ACTIVE");
     };
-    assert_eq!(seen[0].1.as_ref().unwrap_err().kind(), ErrorKind::NotFound);
-    assert!(seen[1].1.is_ok());
+    assert!(matches!(&seen[0].1, Observation::Failed(e) if e.kind() == ErrorKind::NotFound));
+    assert!(matches!(&seen[1].1, Observation::Seen(_)));
 }

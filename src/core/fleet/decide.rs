@@ -7,25 +7,24 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::SystemTime;
 
 use super::assign::Assigned;
-use super::planning::{Observed, plan_target, release_lookup};
-use super::roll::{Counts, Record};
-use crate::core::error::Error;
+use super::planning::{Observation, plan_target, release_lookup};
+use super::roll::{ClusterFailure, Counts, Record};
 use crate::core::plan::{LatestRelease, ReleaseLookup};
 use crate::core::request::UpdateRequest;
 
 /// One target as the observation left it.
-pub type ObservedTarget = (Assigned, Result<Observed, Error>);
+pub type ObservedTarget = (Assigned, Observation);
 
 /// The distinct SSM parameters the targets' plans need: each is read once per roll.
 pub fn release_parameters(targets: &[ObservedTarget]) -> BTreeSet<String> {
     targets
         .iter()
-        .filter_map(|(assigned, observed)| match observed {
-            Ok(observed) => match release_lookup(&assigned.request, observed) {
+        .filter_map(|(assigned, observation)| match observation {
+            Observation::Seen(observed) => match release_lookup(&assigned.request, observed) {
                 ReleaseLookup::Read(parameter) => Some(parameter),
                 _ => None,
             },
-            Err(_) => None,
+            _ => None,
         })
         .collect()
 }
@@ -34,7 +33,8 @@ pub fn release_parameters(targets: &[ObservedTarget]) -> BTreeSet<String> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Decided {
     /// One per target: explicit targets in input order, then discovered ones by cluster
-    /// and node group.
+    /// and node group (a cluster whose node groups could not be listed is one record, before
+    /// its node groups).
     pub records: Vec<Record>,
     /// The targets that roll, by wave, ascending: the index of each one's record, and the
     /// request its nested update execution gets.
@@ -43,25 +43,54 @@ pub struct Decided {
     pub stop: bool,
 }
 
-/// Plans every target. `latest` answers a lookup from the releases read once.
+/// Plans every target. `latest` answers a lookup from the releases read once; `failures`
+/// are the clusters whose node groups could not be listed, each a failed record.
 pub fn decide(
     mut targets: Vec<ObservedTarget>,
+    failures: Vec<ClusterFailure>,
     latest: impl Fn(&ReleaseLookup) -> LatestRelease,
     tolerated_failure_percentage: f64,
     dry_run: bool,
     now: SystemTime,
 ) -> Decided {
     targets.sort_by(|(a, _), (b, _)| report_order(a, b));
-    let mut records = Vec::with_capacity(targets.len());
-    let mut waves: BTreeMap<u8, Vec<(usize, UpdateRequest)>> = BTreeMap::new();
-    for (index, (assigned, observed)) in targets.into_iter().enumerate() {
-        let planned = plan_target(&assigned.request, observed, &latest, now);
+    let mut records: Vec<Record> = Vec::with_capacity(targets.len() + failures.len());
+    let mut rolling = Vec::new();
+    for (assigned, observation) in targets {
+        let planned = plan_target(&assigned.request, observation, &latest, now);
         let record = Record::planned(&assigned, &planned);
         if record.rolls() {
-            waves
-                .entry(record.wave)
-                .or_default()
-                .push((index, assigned.request));
+            rolling.push((records.len(), assigned.request));
+        }
+        records.push(record);
+    }
+    // A cluster's failed record goes before its discovered node groups: stable positions
+    // are settled after the insertions, so each rolling target keeps its own record.
+    let mut failures: Vec<Record> = failures.iter().map(Record::cluster_failed).collect();
+    failures.sort_by(|a, b| a.cluster_name.cmp(&b.cluster_name));
+    let mut order: Vec<(Record, Option<UpdateRequest>)> = Vec::with_capacity(records.len());
+    let mut rolling = rolling.into_iter().peekable();
+    let mut failures = failures.into_iter().peekable();
+    for (index, record) in records.into_iter().enumerate() {
+        let discovered = record.selector.is_some();
+        while discovered
+            && failures
+                .peek()
+                .is_some_and(|f| f.cluster_name <= record.cluster_name)
+        {
+            order.extend(failures.next().map(|f| (f, None)));
+        }
+        let request = rolling
+            .next_if(|(i, _)| *i == index)
+            .map(|(_, request)| request);
+        order.push((record, request));
+    }
+    order.extend(failures.map(|f| (f, None)));
+    let mut waves: BTreeMap<u8, Vec<(usize, UpdateRequest)>> = BTreeMap::new();
+    let mut records = Vec::with_capacity(order.len());
+    for (index, (record, request)) in order.into_iter().enumerate() {
+        if let Some(request) = request {
+            waves.entry(record.wave).or_default().push((index, request));
         }
         records.push(record);
     }
@@ -93,7 +122,8 @@ mod tests {
 
     use super::*;
     use crate::core::ami::AmiType;
-    use crate::core::error::{About, ErrorKind};
+    use crate::core::error::{About, Error, ErrorKind};
+    use crate::core::fleet::planning::Observed;
     use crate::core::live::{
         ClusterState, ClusterStatus, CurrentRelease, NodegroupState, NodegroupStatus,
         PublishedRelease,
@@ -134,7 +164,7 @@ mod tests {
 
     const PARAMETER: &str = "/aws/service/eks/optimized-ami/1.31/amazon-linux-2023/x86_64/standard/recommended/release_version";
 
-    fn latest(lookup: &ReleaseLookup) -> LatestRelease {
+    pub(super) fn latest(lookup: &ReleaseLookup) -> LatestRelease {
         match lookup {
             ReleaseLookup::Read(parameter) if parameter == PARAMETER => {
                 LatestRelease::Known(PublishedRelease {
@@ -146,32 +176,49 @@ mod tests {
         }
     }
 
-    fn gone(cluster: &str, nodegroup: &str) -> Result<Observed, Error> {
-        Err(Error::about(
+    fn gone(cluster: &str, nodegroup: &str) -> Observation {
+        Observation::Failed(Error::about(
             ErrorKind::NotFound,
             About::Input,
             format!("{cluster}/{nodegroup} does not exist"),
         ))
     }
 
+    pub(super) fn targets_for_failures() -> Vec<ObservedTarget> {
+        vec![
+            (
+                assigned("b", "web", 2, None),
+                Observation::Seen(Box::new(observed("1.31.2-20241115"))),
+            ),
+            (
+                assigned("z", "system", 0, Some(0)),
+                Observation::Seen(Box::new(observed("1.31.2-20241115"))),
+            ),
+            (
+                assigned("a", "api", 2, None),
+                Observation::Seen(Box::new(observed("1.31.2-20241115"))),
+            ),
+        ]
+    }
+
     fn targets() -> Vec<ObservedTarget> {
         vec![
             (
                 assigned("b", "web", 2, None),
-                Ok(observed("1.31.2-20241115")),
+                Observation::Seen(Box::new(observed("1.31.2-20241115"))),
             ),
             (
                 assigned("a", "db", 1, None),
-                Ok(observed("1.31.7-20251120")),
+                Observation::Seen(Box::new(observed("1.31.7-20251120"))),
             ),
             (
                 assigned("z", "system", 0, Some(1)),
-                Ok(observed("1.31.2-20241115")),
+                Observation::Seen(Box::new(observed("1.31.2-20241115"))),
             ),
             (assigned("y", "gone", 0, Some(0)), gone("y", "gone")),
             (
                 assigned("a", "api", 2, None),
-                Ok(observed("1.31.2-20241115")),
+                Observation::Seen(Box::new(observed("1.31.2-20241115"))),
             ),
         ]
     }
@@ -188,6 +235,7 @@ mod tests {
     fn records_in_report_order_and_waves_of_what_rolls() {
         let decided = decide(
             targets(),
+            Vec::new(),
             latest,
             50.0,
             false,
@@ -199,7 +247,7 @@ mod tests {
             .map(|r| {
                 (
                     r.cluster_name.as_str(),
-                    r.nodegroup_name.as_str(),
+                    r.nodegroup_name.as_deref().unwrap_or("-"),
                     r.planned.as_str(),
                 )
             })
@@ -226,9 +274,79 @@ mod tests {
 
     #[test]
     fn refusals_past_the_tolerance_stop_the_roll_before_any_wave() {
-        let decided = decide(targets(), latest, 10.0, false, SystemTime::UNIX_EPOCH);
+        let decided = decide(
+            targets(),
+            Vec::new(),
+            latest,
+            10.0,
+            false,
+            SystemTime::UNIX_EPOCH,
+        );
         assert!(decided.stop, "1 failure of 5 is past 10%");
-        let dry = decide(targets(), latest, 10.0, true, SystemTime::UNIX_EPOCH);
+        let dry = decide(
+            targets(),
+            Vec::new(),
+            latest,
+            10.0,
+            true,
+            SystemTime::UNIX_EPOCH,
+        );
         assert!(!dry.stop, "a dry run starts nothing to stop");
+    }
+}
+
+#[cfg(test)]
+mod cluster_failures {
+    use std::time::SystemTime;
+
+    use super::*;
+    use crate::core::fleet::roll::Status;
+
+    #[test]
+    fn an_unlisted_cluster_is_one_failed_record_before_its_node_groups() {
+        let t = tests::targets_for_failures();
+        let failure = ClusterFailure {
+            cluster: "a".to_owned(),
+            wave: 3,
+            selector: Some(0),
+            error: "AccessDenied".to_owned(),
+            cause: "cluster 'a': not authorized".to_owned(),
+        };
+        let decided = decide(
+            t,
+            vec![failure],
+            tests::latest,
+            100.0,
+            false,
+            SystemTime::UNIX_EPOCH,
+        );
+        let order: Vec<(&str, Option<&str>, Status)> = decided
+            .records
+            .iter()
+            .map(|r| {
+                (
+                    r.cluster_name.as_str(),
+                    r.nodegroup_name.as_deref(),
+                    r.status,
+                )
+            })
+            .collect();
+        assert_eq!(
+            order,
+            [
+                ("z", Some("system"), Status::NotStarted),
+                ("a", None, Status::Failed),
+                ("a", Some("api"), Status::NotStarted),
+                ("b", Some("web"), Status::NotStarted),
+            ]
+        );
+        let rolling: Vec<usize> = decided.waves.values().flatten().map(|(i, _)| *i).collect();
+        assert_eq!(
+            rolling,
+            [0, 2, 3],
+            "each rolling target keeps its own record"
+        );
+        assert_eq!(decided.records[1].wave, 3);
+        assert_eq!(decided.records[1].error.as_deref(), Some("AccessDenied"));
     }
 }

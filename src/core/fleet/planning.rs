@@ -21,6 +21,9 @@ pub enum Planned {
     Deferred,
     /// The updater would answer this errorType.
     Refused(ErrorKind),
+    /// The control plane was still `UPDATING` when the wait for it ran out: the node
+    /// groups fail with `UpdateInProgress` without a nested execution.
+    GaveUpWaiting,
 }
 
 impl Planned {
@@ -31,6 +34,7 @@ impl Planned {
             Self::UpToDate => "UpToDate",
             Self::Deferred => "Deferred",
             Self::Refused(kind) => kind.as_str(),
+            Self::GaveUpWaiting => ErrorKind::UpdateInProgress.as_str(),
         }
     }
 
@@ -40,13 +44,18 @@ impl Planned {
         match self {
             Self::UpToDate | Self::Deferred => true,
             Self::Refused(kind) => !kind.is_retryable(),
+            Self::GaveUpWaiting => true,
             Self::Update | Self::AlreadyInProgress => false,
         }
     }
 
     /// Settled as a failure (status `FAILED`).
     pub fn fails(self) -> bool {
-        matches!(self, Self::Refused(kind) if !kind.is_retryable())
+        match self {
+            Self::Refused(kind) => !kind.is_retryable(),
+            Self::GaveUpWaiting => true,
+            _ => false,
+        }
     }
 }
 
@@ -57,6 +66,17 @@ pub struct Observed {
     pub cluster: ClusterState,
     /// The node group's `InProgress` update, read only when it is `UPDATING`.
     pub running: Option<UpdateView>,
+}
+
+/// What the planner learnt of one target.
+#[derive(Debug)]
+pub enum Observation {
+    /// Its live state.
+    Seen(Box<Observed>),
+    /// Why it could not be read (a refusal of the allowlist included).
+    Failed(Error),
+    /// Its control plane was still `UPDATING` when the wait ran out.
+    ControlPlaneStillUpdating(Error),
 }
 
 /// What planning says of one target, for the report and the roll.
@@ -98,18 +118,23 @@ pub fn release_lookup(request: &UpdateRequest, observed: &Observed) -> ReleaseLo
     Live::new(request, &observed.nodegroup, &observed.cluster).release_lookup()
 }
 
-/// Plans one target as the updater would, changing nothing. `observed` is its live state
-/// or why it could not be read (a refusal of the allowlist included); `latest` answers the
-/// release lookup from the releases read once per roll.
+/// Plans one target as the updater would, changing nothing. `latest` answers the release
+/// lookup from the releases read once per roll.
 pub fn plan_target(
     request: &UpdateRequest,
-    observed: Result<Observed, Error>,
+    observation: Observation,
     latest: impl FnOnce(&ReleaseLookup) -> LatestRelease,
     now: SystemTime,
 ) -> PlannedTarget {
-    let observed = match observed {
-        Ok(observed) => observed,
-        Err(error) => return PlannedTarget::refused(&error, None),
+    let observed = match observation {
+        Observation::Seen(observed) => *observed,
+        Observation::Failed(error) => return PlannedTarget::refused(&error, None),
+        Observation::ControlPlaneStillUpdating(error) => {
+            return PlannedTarget {
+                planned: Planned::GaveUpWaiting,
+                ..PlannedTarget::refused(&error, None)
+            };
+        }
     };
     let subject = request.subject();
     let live = Live::new(request, &observed.nodegroup, &observed.cluster);
@@ -194,7 +219,12 @@ mod tests {
     }
 
     fn planned(req: Value, state: Observed, latest: LatestRelease) -> PlannedTarget {
-        plan_target(&request(req), Ok(state), |_| latest, now())
+        plan_target(
+            &request(req),
+            Observation::Seen(Box::new(state)),
+            |_| latest,
+            now(),
+        )
     }
 
     #[test]
@@ -268,7 +298,7 @@ mod tests {
         );
         let got = plan_target(
             &request(json!({})),
-            Err(error),
+            Observation::Failed(error),
             |_| LatestRelease::NotNeeded,
             now(),
         );

@@ -37,6 +37,15 @@ impl Status {
         }
     }
 
+    /// A report's status text.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "NOT_STARTED" => Some(Self::NotStarted),
+            "SETTLED" => Some(Self::Settled),
+            other => Self::of_execution(other),
+        }
+    }
+
     /// A nested execution's status (`SUCCEEDED`, `FAILED`, `TIMED_OUT`, `ABORTED`).
     pub fn of_execution(text: &str) -> Option<Self> {
         match text {
@@ -53,11 +62,25 @@ impl Status {
     }
 }
 
+/// A cluster whose node groups could not be listed (or observed at all): one failed record
+/// stands for them, so the failure counts and shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterFailure {
+    pub cluster: String,
+    /// The wave of the first selector that names the cluster.
+    pub wave: u8,
+    pub selector: Option<usize>,
+    /// The errorType.
+    pub error: String,
+    pub cause: String,
+}
+
 /// One target's line of the report.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record {
     pub cluster_name: String,
-    pub nodegroup_name: String,
+    /// `None` for a cluster whose node groups could not be listed.
+    pub nodegroup_name: Option<String>,
     pub wave: u8,
     /// The selector that found it; `None` for an explicit target.
     pub selector: Option<usize>,
@@ -111,7 +134,7 @@ impl Record {
         });
         Self {
             cluster_name: assigned.request.cluster().to_string(),
-            nodegroup_name: assigned.request.nodegroup().to_string(),
+            nodegroup_name: Some(assigned.request.nodegroup().to_string()),
             wave: assigned.wave,
             selector: assigned.selector,
             planned: planned.planned.as_str().to_owned(),
@@ -125,6 +148,28 @@ impl Record {
             to_release_version,
             error,
             cause: planned.cause.clone(),
+            execution_arn: None,
+        }
+    }
+
+    /// A cluster that could not be listed, as one failed record.
+    pub fn cluster_failed(failure: &ClusterFailure) -> Self {
+        Self {
+            cluster_name: failure.cluster.clone(),
+            nodegroup_name: None,
+            wave: failure.wave,
+            selector: failure.selector,
+            planned: failure.error.clone(),
+            status: Status::Failed,
+            outcome: None,
+            update_id: None,
+            update_status: None,
+            from_version: None,
+            from_release_version: None,
+            to_version: None,
+            to_release_version: None,
+            error: Some(failure.error.clone()),
+            cause: Some(failure.cause.clone()),
             execution_arn: None,
         }
     }
@@ -404,7 +449,7 @@ mod tests {
         records.insert(0, record("ok", 0, Planned::UpToDate));
         let shown = first_failures(&records);
         assert_eq!(shown.len(), FAILURES_SHOWN);
-        assert_eq!(shown[0].nodegroup_name, "ng-0");
+        assert_eq!(shown[0].nodegroup_name.as_deref(), Some("ng-0"));
         let cause = shown[0].cause.as_deref().unwrap();
         assert_eq!(cause.chars().count(), CAUSE_SHOWN + 1);
         assert!(cause.ends_with('…'));

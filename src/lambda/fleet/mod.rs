@@ -1,0 +1,792 @@
+//! The fleet planner's handler: the steps of the fleet state machine that need code, one
+//! invocation each, chosen by the payload's `action`. Each step reads what the previous
+//! ones left in the stack's bucket and writes what the next ones read, so every state's
+//! input and output stays a few hundred bytes whatever the fleet's size (ARCHITECTURE.md,
+//! "The fleet roll").
+//!
+//! - `start`: validate the input (before any call), list the clusters the selectors may
+//!   name, write the roll's settings and its clusters;
+//! - `observe` (one per cluster, in a distributed Map): what [`Planner`] sees there, or that
+//!   its control plane is still `UPDATING`;
+//! - `decide`: every target planned by the core, each SSM parameter read once; the report as
+//!   planned and one item file per wave;
+//! - `after-wave`: the wave's results joined to the report, the tolerance checked;
+//! - `report`: the report in JSON and CSV, the bounded summary and the message for people.
+
+mod checkpoint;
+mod notice;
+mod results;
+mod store;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant, SystemTime};
+
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
+use futures_util::stream::{self, StreamExt, TryStreamExt};
+use lambda_runtime::LambdaEvent;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use self::checkpoint::{ClusterCheckpoint, ErrorCheckpoint, TargetCheckpoint};
+use self::results::{Manifest, read_results};
+use self::store::RollObjects;
+use super::planner::{ClusterSeen, Planner};
+use super::report::{ReportLocation, Summary, read_report, report_csv, report_json};
+use super::wave::WaveItem;
+use crate::aws::deadline::{CallLimits, Deadline};
+use crate::aws::discovery::Discovery;
+use crate::aws::s3::Objects;
+use crate::aws::ssm::Ssm;
+use crate::core::allowlist::Allowlist;
+use crate::core::error::{About, Error, ErrorKind, Subject};
+use crate::core::fleet::assign::{Assigned, assign};
+use crate::core::fleet::decide::{ObservedTarget, decide, release_parameters};
+use crate::core::fleet::input::FleetInput;
+use crate::core::fleet::planning::{Observation, release_lookup};
+use crate::core::fleet::roll::{ClusterFailure, Counts, Execution, Record};
+use crate::core::live::{ClusterStatus, PublishedRelease};
+use crate::core::plan::{LatestRelease, ReleaseLookup};
+use crate::core::request::ClusterName;
+
+/// Clusters' observations read at once by `decide`, and SSM parameters.
+const READ_CONCURRENCY: usize = 16;
+/// The longest execution name Step Functions allows: the roll's name in every key.
+const MAX_FLEET_NAME: usize = 80;
+
+/// The planner's settings, from its environment (the template's parameters).
+#[derive(Clone, Debug)]
+pub struct FleetConfig {
+    /// `FLEET_BUCKET`: the stack's bucket.
+    pub bucket: Option<String>,
+    /// `ALLOWED_CLUSTERS`.
+    pub allowlist: Allowlist,
+    /// `UPDATE_TIMEOUT_SECONDS`: how long a control plane that is `UPDATING` is waited for.
+    pub update_timeout: Duration,
+    /// `FLEET_MAX_CONCURRENCY`: the default of the input's `maxConcurrency`.
+    pub max_concurrency: u16,
+    /// `FLEET_TOLERATED_FAILURE_PERCENTAGE`: the default of `toleratedFailurePercentage`.
+    pub tolerated_failure_percentage: f64,
+    pub limits: CallLimits,
+}
+
+impl FleetConfig {
+    pub fn from_env() -> Self {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// Unset or unreadable numbers take the template's defaults.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Self {
+        let number = |name: &str| var(name).and_then(|v| v.trim().parse::<f64>().ok());
+        Self {
+            bucket: var("FLEET_BUCKET").filter(|b| !b.trim().is_empty()),
+            allowlist: Allowlist::parse(var("ALLOWED_CLUSTERS").as_deref()),
+            update_timeout: Duration::from_secs(
+                number("UPDATE_TIMEOUT_SECONDS")
+                    .filter(|n| *n >= 0.0)
+                    .map_or(10_800, |n| n as u64),
+            ),
+            max_concurrency: number("FLEET_MAX_CONCURRENCY")
+                .filter(|n| (1.0..=1000.0).contains(n))
+                .map_or(1, |n| n as u16),
+            tolerated_failure_percentage: number("FLEET_TOLERATED_FAILURE_PERCENTAGE")
+                .filter(|n| (0.0..=100.0).contains(n))
+                .unwrap_or(0.0),
+            limits: CallLimits::default(),
+        }
+    }
+}
+
+/// The fleet planner: built once per process.
+#[derive(Clone, Debug)]
+pub struct FleetPlanner {
+    planner: Planner,
+    discovery: Discovery,
+    ssm: Ssm,
+    objects: Objects,
+    config: FleetConfig,
+}
+
+/// One step's payload.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "action", rename_all = "kebab-case", deny_unknown_fields)]
+enum Step {
+    Start {
+        fleet: String,
+        input: Value,
+    },
+    Observe {
+        cluster: ClusterItem,
+    },
+    Decide {
+        fleet: String,
+    },
+    AfterWave {
+        fleet: String,
+        wave: u8,
+        state: Value,
+    },
+    Report {
+        fleet: String,
+    },
+}
+
+/// An item of the observe Map, and the answer that loops back into it while the control
+/// plane is `UPDATING`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ClusterItem {
+    fleet: String,
+    cluster: String,
+    index: usize,
+    /// When the first observation found the control plane `UPDATING` (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    waiting_since: Option<String>,
+    #[serde(default)]
+    control_plane_updating: bool,
+}
+
+/// What the roll decided at its start, kept in the bucket.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RollFile {
+    input: Value,
+    max_concurrency: u16,
+    tolerated_failure_percentage: f64,
+    wave_soak_minutes: u16,
+    dry_run: bool,
+}
+
+/// An item of `clusters.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ClusterEntry {
+    fleet: String,
+    cluster: String,
+    index: usize,
+}
+
+/// The roll's state in the state machine (`$.roll`): small whatever the fleet's size.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RollState {
+    fleet: String,
+    dry_run: bool,
+    max_concurrency: u16,
+    wave_soak_seconds: u32,
+    /// The observe Map's items.
+    clusters: String,
+    /// Where the observe Map writes its results.
+    observe_results: String,
+    /// The wave to roll next; absent: none (the roll reports).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<NextWave>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NextWave {
+    wave: u8,
+    /// The wave Map's items.
+    items: String,
+    /// Where the wave Map writes its results.
+    results: String,
+}
+
+/// The `report` step's answer.
+#[derive(Clone, Debug, Serialize)]
+pub struct Reported {
+    summary: Summary,
+    /// The roll failed: its failures passed the tolerance.
+    failed: bool,
+    subject: String,
+    message: String,
+}
+
+impl FleetPlanner {
+    pub fn new(
+        eks: crate::Eks,
+        discovery: Discovery,
+        ssm: Ssm,
+        objects: Objects,
+        config: FleetConfig,
+    ) -> Self {
+        if let Allowlist::Broken { reason } = &config.allowlist {
+            tracing::error!(%reason, "explicit targets will be refused NotAllowed and selectors find nothing until ALLOWED_CLUSTERS is fixed");
+        }
+        Self {
+            planner: Planner::new(eks, discovery.clone(), config.allowlist.clone()),
+            discovery,
+            ssm,
+            objects,
+            config,
+        }
+    }
+
+    /// The Lambda entry point: one step, and its log line.
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
+        let started = Instant::now();
+        let (payload, context) = event.into_parts();
+        let deadline = Deadline::new(context.deadline(), self.config.limits);
+        let action = payload
+            .get("action")
+            .and_then(Value::as_str)
+            .unwrap_or("(none)")
+            .to_owned();
+        let result = self.run(payload, &deadline).await;
+        match &result {
+            Ok(_) => tracing::info!(
+                action,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "step done"
+            ),
+            Err(error) => tracing::warn!(
+                action,
+                error_type = error.error_type(),
+                error = %error,
+                cause = error.cause().unwrap_or_default(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "step failed"
+            ),
+        }
+        result
+    }
+
+    /// One step, without the Lambda context.
+    pub async fn run(&self, payload: Value, deadline: &Deadline) -> Result<Value, Error> {
+        let step: Step = serde_json::from_value(payload).map_err(|e| {
+            Error::invalid_input(format!(
+                "not a step of the fleet state machine ({e}); the planner is called by it only"
+            ))
+        })?;
+        match step {
+            Step::Start { fleet, input } => to_value(self.start(&fleet, input, deadline).await?),
+            Step::Observe { cluster } => to_value(self.observe(cluster, deadline).await?),
+            Step::Decide { fleet } => to_value(self.decide(&fleet, deadline).await?),
+            Step::AfterWave { fleet, wave, state } => {
+                to_value(self.after_wave(&fleet, wave, &state, deadline).await?)
+            }
+            Step::Report { fleet } => to_value(self.report(&fleet, deadline).await?),
+        }
+    }
+
+    fn roll<'a>(&'a self, fleet: &'a str) -> Result<RollObjects<'a>, Error> {
+        if fleet.is_empty()
+            || fleet.chars().count() > MAX_FLEET_NAME
+            || fleet
+                .chars()
+                .any(|c| c == '/' || c.is_control() || c.is_whitespace())
+        {
+            return Err(Error::invalid_input(format!(
+                "{fleet:?} is not an execution name the roll's keys can hold"
+            )));
+        }
+        let bucket = self.config.bucket.as_deref().ok_or_else(|| {
+            Error::about(
+                ErrorKind::PreconditionFailed,
+                About::Input,
+                "FLEET_BUCKET is not set: deploy the planner with the stack's template",
+            )
+        })?;
+        Ok(RollObjects::new(&self.objects, bucket, fleet))
+    }
+
+    async fn start(
+        &self,
+        fleet: &str,
+        input: Value,
+        deadline: &Deadline,
+    ) -> Result<RollState, Error> {
+        let parsed =
+            FleetInput::from_json(&input).map_err(|e| Error::invalid_input(e.to_string()))?;
+        let objects = self.roll(fleet)?;
+        let mut clusters: Vec<ClusterName> = Vec::new();
+        for target in &parsed.targets {
+            if !clusters.contains(target.request.cluster()) {
+                clusters.push(target.request.cluster().clone());
+            }
+        }
+        if !parsed.selectors.is_empty()
+            && !matches!(self.config.allowlist, Allowlist::Broken { .. })
+        {
+            let listed = self.discovery.list_clusters(deadline).await?;
+            let selected = crate::core::fleet::assign::clusters_to_discover(
+                &parsed,
+                &listed,
+                &self.config.allowlist,
+            );
+            for cluster in selected {
+                if !clusters.contains(&cluster) {
+                    clusters.push(cluster);
+                }
+            }
+        }
+        let roll = RollFile {
+            max_concurrency: parsed
+                .max_concurrency
+                .unwrap_or(self.config.max_concurrency),
+            tolerated_failure_percentage: parsed
+                .tolerated_failure_percentage
+                .unwrap_or(self.config.tolerated_failure_percentage),
+            wave_soak_minutes: parsed.wave_soak_minutes,
+            dry_run: parsed.dry_run,
+            input,
+        };
+        let entries: Vec<ClusterEntry> = clusters
+            .iter()
+            .enumerate()
+            .map(|(index, cluster)| ClusterEntry {
+                fleet: fleet.to_owned(),
+                cluster: cluster.to_string(),
+                index,
+            })
+            .collect();
+        objects.put_json(&objects.roll(), &roll, deadline).await?;
+        objects
+            .put_json(&objects.clusters(), &entries, deadline)
+            .await?;
+        tracing::info!(fleet, clusters = entries.len(), "roll started");
+        Ok(state(&objects, &roll, None))
+    }
+
+    async fn read_roll(
+        &self,
+        objects: &RollObjects<'_>,
+        deadline: &Deadline,
+    ) -> Result<(RollFile, FleetInput), Error> {
+        let key = objects.roll();
+        let roll: RollFile = objects.get_json(&key, deadline).await?;
+        let input = FleetInput::from_json(&roll.input)
+            .map_err(|e| objects.unusable(&key, &e.to_string()))?;
+        Ok((roll, input))
+    }
+
+    async fn observe(&self, item: ClusterItem, deadline: &Deadline) -> Result<ClusterItem, Error> {
+        let objects = self.roll(&item.fleet)?;
+        let (_, input) = self.read_roll(&objects, deadline).await?;
+        let cluster = ClusterName::parse(&item.cluster)
+            .map_err(|e| objects.unusable(&objects.clusters(), &e.to_string()))?;
+        let now = SystemTime::now();
+        let since = item
+            .waiting_since
+            .as_deref()
+            .and_then(|t| DateTime::from_str(t, Format::DateTime).ok())
+            .and_then(|t| SystemTime::try_from(t).ok())
+            .unwrap_or(now);
+        let waited = now.duration_since(since).unwrap_or_default();
+        let keep_waiting = waited < self.config.update_timeout;
+        let seen = self
+            .planner
+            .observe_cluster(&input, &cluster, keep_waiting, deadline)
+            .await;
+        let checkpoint = match seen {
+            Ok(ClusterSeen::ControlPlaneUpdating) => {
+                return Ok(ClusterItem {
+                    waiting_since: Some(rfc3339(since)),
+                    control_plane_updating: true,
+                    ..item
+                });
+            }
+            Ok(ClusterSeen::Observed(targets)) => {
+                let targets = if keep_waiting {
+                    targets
+                } else {
+                    gave_up_waiting(targets, &cluster, waited)
+                };
+                ClusterCheckpoint {
+                    cluster: item.cluster.clone(),
+                    targets: targets
+                        .iter()
+                        .map(|(a, o)| TargetCheckpoint::new(a, o))
+                        .collect(),
+                    failure: None,
+                }
+            }
+            // Retried by the state machine; past its attempts the cluster is unobserved.
+            Err(error) if error.is_retryable() => return Err(error),
+            Err(error) => cluster_failed(&input, &cluster, &error),
+        };
+        objects
+            .put_json(&objects.observed(item.index), &checkpoint, deadline)
+            .await?;
+        Ok(ClusterItem {
+            waiting_since: item.waiting_since.clone(),
+            control_plane_updating: false,
+            ..item
+        })
+    }
+
+    async fn decide(&self, fleet: &str, deadline: &Deadline) -> Result<RollState, Error> {
+        let objects = self.roll(fleet)?;
+        let (roll, input) = self.read_roll(&objects, deadline).await?;
+        let clusters: Vec<ClusterEntry> = objects.get_json(&objects.clusters(), deadline).await?;
+        let (targets, failures) = self
+            .observations(&objects, &input, &clusters, deadline)
+            .await?;
+        let latest = self.latest_releases(&targets, deadline).await;
+        let decided = decide(
+            targets,
+            failures,
+            |lookup| latest_of(&latest, lookup),
+            roll.tolerated_failure_percentage,
+            roll.dry_run,
+            SystemTime::now(),
+        );
+        for (wave, items) in &decided.waves {
+            let items: Vec<WaveItem> = items
+                .iter()
+                .map(|(index, request)| WaveItem::new(*index, request))
+                .collect();
+            objects
+                .put_json(&objects.wave_items(*wave), &items, deadline)
+                .await?;
+        }
+        self.write_report(&objects, &decided.records, deadline)
+            .await?;
+        let next = if decided.stop || roll.dry_run {
+            None
+        } else {
+            decided.waves.keys().next().copied()
+        };
+        tracing::info!(
+            fleet,
+            targets = decided.records.len(),
+            rolling = decided.waves.values().map(Vec::len).sum::<usize>(),
+            stop = decided.stop,
+            "roll planned"
+        );
+        Ok(state(&objects, &roll, next))
+    }
+
+    /// Every cluster's observation; a cluster with none (its observation failed past the
+    /// state machine's retries) fails its explicit targets and, if a selector names it,
+    /// counts as one failed record.
+    async fn observations(
+        &self,
+        objects: &RollObjects<'_>,
+        input: &FleetInput,
+        clusters: &[ClusterEntry],
+        deadline: &Deadline,
+    ) -> Result<(Vec<ObservedTarget>, Vec<ClusterFailure>), Error> {
+        let read: Vec<(ClusterName, Option<ClusterCheckpoint>)> = stream::iter(clusters)
+            .map(|entry| async move {
+                let cluster = ClusterName::parse(&entry.cluster)
+                    .map_err(|e| objects.unusable(&objects.clusters(), &e.to_string()))?;
+                match objects
+                    .get_json(&objects.observed(entry.index), deadline)
+                    .await
+                {
+                    Ok(checkpoint) => Ok((cluster, Some(checkpoint))),
+                    Err(error) if error.kind() == ErrorKind::NotFound => Ok((cluster, None)),
+                    Err(error) => Err(error),
+                }
+            })
+            .buffered(READ_CONCURRENCY)
+            .try_collect()
+            .await?;
+        let mut targets = Vec::new();
+        let mut failures = Vec::new();
+        for (cluster, checkpoint) in read {
+            let checkpoint = checkpoint.unwrap_or_else(|| {
+                let error = Error::about(
+                    ErrorKind::ServiceError,
+                    About::Cluster(cluster.clone()),
+                    format!(
+                        "its observation failed past the state machine's retries (see the failed items under s3://{}/{}/); roll it again",
+                        objects.bucket,
+                        objects.observe_results()
+                    ),
+                );
+                cluster_failed(input, &cluster, &error)
+            });
+            if let (Some(error), Some((selector, wave))) =
+                (&checkpoint.failure, first_selector(input, &cluster))
+            {
+                failures.push(ClusterFailure {
+                    cluster: cluster.to_string(),
+                    wave,
+                    selector: Some(selector),
+                    error: error.error_type.clone(),
+                    cause: error.message.clone(),
+                });
+            }
+            for target in &checkpoint.targets {
+                let restored = target
+                    .restore()
+                    .map_err(|problem| objects.unusable(&objects.observed(0), &problem))?;
+                targets.push(restored);
+            }
+        }
+        Ok((targets, failures))
+    }
+
+    /// Each parameter the plans need, read once, a few at a time.
+    async fn latest_releases(
+        &self,
+        targets: &[ObservedTarget],
+        deadline: &Deadline,
+    ) -> BTreeMap<String, Result<Option<PublishedRelease>, (ErrorKind, String)>> {
+        let parameters: BTreeSet<String> = release_parameters(targets);
+        // A node group that needs each parameter, for the error's wording.
+        let subjects: BTreeMap<&str, Subject> = parameters
+            .iter()
+            .filter_map(|parameter| {
+                targets
+                    .iter()
+                    .find_map(|(assigned, observation)| match observation {
+                        Observation::Seen(observed)
+                            if release_lookup(&assigned.request, observed)
+                                == ReleaseLookup::Read(parameter.clone()) =>
+                        {
+                            Some((parameter.as_str(), assigned.request.subject()))
+                        }
+                        _ => None,
+                    })
+            })
+            .collect();
+        stream::iter(subjects)
+            .map(|(parameter, subject)| async move {
+                let found = self
+                    .ssm
+                    .latest_release(parameter, &subject, deadline)
+                    .await
+                    .map_err(|e| (e.kind(), e.to_string()));
+                (parameter.to_owned(), found)
+            })
+            .buffer_unordered(READ_CONCURRENCY)
+            .collect()
+            .await
+    }
+
+    async fn after_wave(
+        &self,
+        fleet: &str,
+        wave: u8,
+        state_value: &Value,
+        deadline: &Deadline,
+    ) -> Result<RollState, Error> {
+        let objects = self.roll(fleet)?;
+        let (roll, _) = self.read_roll(&objects, deadline).await?;
+        let mut records = self.read_records(&objects, deadline).await?;
+        let items: Vec<WaveItemIndex> = objects
+            .get_json(&objects.wave_items(wave), deadline)
+            .await?;
+        let mut executions: BTreeMap<usize, Execution> = BTreeMap::new();
+        if let Some(manifest_key) = state_value
+            .pointer("/wave/ResultWriterDetails/Key")
+            .and_then(Value::as_str)
+        {
+            let manifest: Manifest = objects.get_json(manifest_key, deadline).await?;
+            for key in manifest.keys() {
+                let bytes = objects.get(key, deadline).await?;
+                let rows = read_results(&bytes).map_err(|p| objects.unusable(key, &p))?;
+                executions.extend(rows);
+            }
+        }
+        let map_error = state_value.get("waveError");
+        for item in items {
+            let Some(record) = records.get_mut(item.index) else {
+                return Err(objects.unusable(&objects.wave_items(wave), "an item names no record"));
+            };
+            let execution = executions.remove(&item.index).unwrap_or_else(|| Execution {
+                arn: None,
+                status: "FAILED".to_owned(),
+                error: Some(
+                    map_error
+                        .and_then(|e| e.get("Error"))
+                        .and_then(Value::as_str)
+                        .unwrap_or("States.Runtime")
+                        .to_owned(),
+                ),
+                cause: Some(
+                    map_error
+                        .and_then(|e| e.get("Cause"))
+                        .and_then(Value::as_str)
+                        .map_or_else(
+                            || "the wave's Map kept no result for this target".to_owned(),
+                            |c| format!("the wave's Map failed: {c}"),
+                        ),
+                ),
+                ..Execution::default()
+            });
+            *record = record.clone().rolled(execution);
+        }
+        self.write_report(&objects, &records, deadline).await?;
+        let counts = Counts::of(&records, roll.dry_run);
+        let stop = counts.beyond_tolerance(roll.tolerated_failure_percentage);
+        let next = if stop {
+            None
+        } else {
+            records
+                .iter()
+                .filter(|r| r.rolls() && r.wave > wave)
+                .map(|r| r.wave)
+                .min()
+        };
+        tracing::info!(fleet, wave, failed = counts.failed, stop, "wave ended");
+        Ok(state(&objects, &roll, next))
+    }
+
+    async fn report(&self, fleet: &str, deadline: &Deadline) -> Result<Reported, Error> {
+        let objects = self.roll(fleet)?;
+        let (roll, _) = self.read_roll(&objects, deadline).await?;
+        let records = self.read_records(&objects, deadline).await?;
+        let csv =
+            report_csv(&records).map_err(|e| objects.unusable("report.csv", &e.to_string()))?;
+        let location = ReportLocation::new(objects.bucket, fleet);
+        objects
+            .put(&location.csv, csv, "text/csv", deadline)
+            .await?;
+        let summary = Summary::new(fleet, roll.dry_run, &records, location);
+        let failed = !roll.dry_run
+            && Counts::of(&records, roll.dry_run)
+                .beyond_tolerance(roll.tolerated_failure_percentage);
+        Ok(Reported {
+            subject: notice::subject(&summary, failed),
+            message: notice::message(&summary, failed),
+            summary,
+            failed,
+        })
+    }
+
+    async fn read_records(
+        &self,
+        objects: &RollObjects<'_>,
+        deadline: &Deadline,
+    ) -> Result<Vec<Record>, Error> {
+        let key = ReportLocation::new(objects.bucket, objects.fleet).json;
+        let bytes = objects.get(&key, deadline).await?;
+        read_report(&bytes).map_err(|problem| objects.unusable(&key, &problem))
+    }
+
+    async fn write_report(
+        &self,
+        objects: &RollObjects<'_>,
+        records: &[Record],
+        deadline: &Deadline,
+    ) -> Result<(), Error> {
+        let location = ReportLocation::new(objects.bucket, objects.fleet);
+        let json =
+            report_json(records).map_err(|e| objects.unusable(&location.json, &e.to_string()))?;
+        objects
+            .put(&location.json, json, "application/json", deadline)
+            .await
+    }
+}
+
+/// The part of a wave item `after-wave` needs.
+#[derive(Debug, Deserialize)]
+struct WaveItemIndex {
+    index: usize,
+}
+
+fn to_value(value: impl Serialize) -> Result<Value, Error> {
+    serde_json::to_value(value).map_err(|e| {
+        Error::about(
+            ErrorKind::ServiceError,
+            About::Input,
+            format!("the answer could not be written: {e}"),
+        )
+    })
+}
+
+fn state(objects: &RollObjects<'_>, roll: &RollFile, next: Option<u8>) -> RollState {
+    RollState {
+        fleet: objects.fleet.to_owned(),
+        dry_run: roll.dry_run,
+        max_concurrency: roll.max_concurrency,
+        wave_soak_seconds: u32::from(roll.wave_soak_minutes) * 60,
+        clusters: objects.clusters(),
+        observe_results: objects.observe_results(),
+        next: next.map(|wave| NextWave {
+            wave,
+            items: objects.wave_items(wave),
+            results: objects.wave_results(wave),
+        }),
+    }
+}
+
+fn rfc3339(time: SystemTime) -> String {
+    DateTime::from(time)
+        .fmt(Format::DateTime)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
+}
+
+/// The first selector that names the cluster, and its wave.
+fn first_selector(input: &FleetInput, cluster: &ClusterName) -> Option<(usize, u8)> {
+    input
+        .selectors
+        .iter()
+        .enumerate()
+        .find(|(_, s)| s.clusters.matches(cluster.as_str()))
+        .map(|(index, s)| (index, s.wave))
+}
+
+/// A cluster that could not be read: its explicit targets fail with the cluster's error.
+fn cluster_failed(input: &FleetInput, cluster: &ClusterName, error: &Error) -> ClusterCheckpoint {
+    let failure = ErrorCheckpoint::of(error);
+    let explicit: Vec<Assigned> = assign(input, Some(cluster), Vec::new());
+    ClusterCheckpoint {
+        cluster: cluster.to_string(),
+        targets: explicit
+            .iter()
+            .map(|assigned| {
+                let error = Error::about(error.kind(), About::Input, error.to_string());
+                TargetCheckpoint::new(assigned, &Observation::Failed(error))
+            })
+            .collect(),
+        failure: Some(failure),
+    }
+}
+
+/// The wait for the control plane ran out: its node groups fail, without a nested execution.
+fn gave_up_waiting(
+    targets: Vec<(Assigned, Observation)>,
+    cluster: &ClusterName,
+    waited: Duration,
+) -> Vec<(Assigned, Observation)> {
+    targets
+        .into_iter()
+        .map(|(assigned, observation)| match observation {
+            Observation::Seen(observed)
+                if observed.cluster.status == Some(ClusterStatus::Updating) =>
+            {
+                let error = Error::new(
+                    ErrorKind::UpdateInProgress,
+                    &assigned.request.subject(),
+                    format!(
+                        "the control plane of cluster '{cluster}' was still UPDATING after {} s; node groups follow their control plane: roll them again once it is ACTIVE",
+                        waited.as_secs()
+                    ),
+                );
+                (assigned, Observation::ControlPlaneStillUpdating(error))
+            }
+            other => (assigned, other),
+        })
+        .collect()
+}
+
+fn latest_of(
+    latest: &BTreeMap<String, Result<Option<PublishedRelease>, (ErrorKind, String)>>,
+    lookup: &ReleaseLookup,
+) -> LatestRelease {
+    match lookup {
+        ReleaseLookup::NotNeeded => LatestRelease::NotNeeded,
+        ReleaseLookup::NothingPublished => LatestRelease::Unpublished { parameter: None },
+        ReleaseLookup::Read(parameter) => match latest.get(parameter) {
+            Some(Ok(found)) => LatestRelease::found(parameter.clone(), found.clone()),
+            Some(Err((kind, message))) => LatestRelease::Unreadable {
+                parameter: parameter.clone(),
+                error: Error::about(*kind, About::Input, message.clone()),
+            },
+            // Not read: every needed parameter is; kept safe rather than assumed.
+            None => LatestRelease::Unreadable {
+                parameter: parameter.clone(),
+                error: Error::about(
+                    ErrorKind::ServiceError,
+                    About::Input,
+                    format!("SSM parameter {parameter} was not read"),
+                ),
+            },
+        },
+    }
+}
