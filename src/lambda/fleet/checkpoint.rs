@@ -255,3 +255,100 @@ impl SeenCheckpoint {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::core::error::Subject;
+
+    fn assigned() -> Assigned {
+        let request = UpdateRequest::from_json(
+            json!({"clusterName": "prod", "nodegroupName": "web", "version": "cluster",
+                   "minReleaseAgeDays": 7, "launchTemplate": {"name": "web-lt", "version": "$Latest"}})
+            .as_object()
+            .unwrap(),
+        )
+        .unwrap();
+        Assigned {
+            request,
+            wave: 3,
+            selector: Some(1),
+            target: None,
+        }
+    }
+
+    fn observed() -> Observed {
+        Observed {
+            nodegroup: NodegroupState {
+                version: MinorVersion::new(1, 30),
+                release_version: Some(CurrentRelease::parse("not-a-release")),
+                ami_type: Some(AmiType::parse("SOMETHING_NEW")),
+                status: NodegroupStatus::parse("UPDATING"),
+                launch_template: Some(LaunchTemplateState {
+                    id: Some("lt-1".into()),
+                    name: Some("lt".into()),
+                    version: Some("4".into()),
+                }),
+                tags: [("team".to_owned(), "web".to_owned())].into(),
+            },
+            cluster: ClusterState {
+                version: MinorVersion::new(1, 31),
+                status: Some(ClusterStatus::parse("PENDING_SOMETHING")),
+            },
+            running: Some(UpdateView {
+                id: "u-1".into(),
+                status: UpdateStatus::InProgress,
+                kind: UpdateKind::VersionUpdate,
+                params: vec![("Version".into(), "1.31".into())],
+                created_at: Some("2026-11-30T01:02:03Z".into()),
+                errors: vec![UpdateErrorView {
+                    error_code: Some("PodEvictionFailure".into()),
+                    error_message: Some("m".into()),
+                    resource_ids: vec!["i-1".into()],
+                }],
+            }),
+        }
+    }
+
+    fn round_trip(observation: Observation) -> (Assigned, Observation) {
+        let checkpoint = TargetCheckpoint::new(&assigned(), &observation);
+        let text = serde_json::to_string(&checkpoint).unwrap();
+        let back: TargetCheckpoint = serde_json::from_str(&text).unwrap();
+        back.restore().unwrap()
+    }
+
+    #[test]
+    fn what_observe_saw_is_what_decide_plans() {
+        let (assigned_back, observation) = round_trip(Observation::Seen(Box::new(observed())));
+        assert_eq!(assigned_back, assigned());
+        let Observation::Seen(seen) = observation else {
+            panic!("not seen")
+        };
+        assert_eq!(*seen, observed());
+    }
+
+    #[test]
+    fn an_error_keeps_its_type_text_and_update() {
+        let subject = Subject {
+            cluster: crate::core::request::ClusterName::parse("prod").unwrap(),
+            nodegroup: crate::core::request::NodegroupName::parse("web").unwrap(),
+        };
+        let error = Error::new(ErrorKind::UpdateInProgress, &subject, "busy").with_update_id("u-9");
+        let text = error.to_string();
+        let (_, observation) = round_trip(Observation::ControlPlaneStillUpdating(error));
+        let Observation::ControlPlaneStillUpdating(back) = observation else {
+            panic!("kind of observation lost")
+        };
+        assert_eq!(back.kind(), ErrorKind::UpdateInProgress);
+        assert_eq!(back.to_string(), text);
+        assert_eq!(back.update_id(), Some("u-9"));
+        let bad = ErrorCheckpoint {
+            error_type: "Nope".into(),
+            message: String::new(),
+            update_id: None,
+        };
+        assert!(bad.error().unwrap_err().contains("Nope"));
+    }
+}

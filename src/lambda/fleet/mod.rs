@@ -790,3 +790,80 @@ fn latest_of(
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_environment_gives_the_templates_defaults_when_unset_or_wrong() {
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let config = FleetConfig::from_vars(vars(&[
+            ("FLEET_BUCKET", "b"),
+            ("UPDATE_TIMEOUT_SECONDS", "600"),
+            ("FLEET_MAX_CONCURRENCY", "25"),
+            ("FLEET_TOLERATED_FAILURE_PERCENTAGE", "12.5"),
+        ]));
+        assert_eq!(config.bucket.as_deref(), Some("b"));
+        assert_eq!(config.update_timeout, Duration::from_secs(600));
+        assert_eq!(config.max_concurrency, 25);
+        assert!((config.tolerated_failure_percentage - 12.5).abs() < f64::EPSILON);
+        let config = FleetConfig::from_vars(vars(&[
+            ("FLEET_BUCKET", " "),
+            ("FLEET_MAX_CONCURRENCY", "0"),
+            ("FLEET_TOLERATED_FAILURE_PERCENTAGE", "101"),
+        ]));
+        assert_eq!(config.bucket, None);
+        assert_eq!(config.max_concurrency, 1);
+        assert_eq!(config.tolerated_failure_percentage, 0.0);
+        assert!(matches!(config.allowlist, Allowlist::Any));
+    }
+
+    #[test]
+    fn the_roll_state_is_small_and_names_the_next_maps_objects() {
+        let objects = Objects::new(aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::Config::builder()
+                .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+                .build(),
+        ));
+        let roll = RollObjects::new(&objects, "bucket", "roll-1");
+        let file = RollFile {
+            input: Value::Null,
+            max_concurrency: 7,
+            tolerated_failure_percentage: 0.0,
+            wave_soak_minutes: 2,
+            dry_run: false,
+        };
+        let value = serde_json::to_value(state(&roll, &file, Some(3))).unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({
+                "fleet": "roll-1", "dryRun": false, "maxConcurrency": 7, "waveSoakSeconds": 120,
+                "clusters": "fleet/roll-1/clusters.json", "observeResults": "fleet/roll-1/observe",
+                "next": {"wave": 3, "items": "fleet/roll-1/waves/3.json", "results": "fleet/roll-1/waves/3"}
+            })
+        );
+        let last = serde_json::to_value(state(&roll, &file, None)).unwrap();
+        assert!(last.get("next").is_none(), "the Choice tests IsPresent");
+    }
+
+    #[test]
+    fn a_step_that_is_not_one_is_invalid_input() {
+        for payload in [
+            serde_json::json!({"action": "launch", "fleet": "x"}),
+            serde_json::json!({"action": "decide"}),
+            serde_json::json!({"action": "decide", "fleet": "x", "extra": 1}),
+            serde_json::json!([1, 2]),
+        ] {
+            let error = serde_json::from_value::<Step>(payload.clone());
+            assert!(error.is_err(), "{payload}");
+        }
+    }
+}
