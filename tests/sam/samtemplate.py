@@ -107,8 +107,43 @@ def parameter_defaults(template: dict[str, Any] | None = None) -> dict[str, Any]
     return {k: v.get("Default") for k, v in template.get("Parameters", {}).items()}
 
 
+def condition_holds(name: str, template: dict[str, Any], values: dict[str, Any]) -> bool:
+    """A template condition, evaluated with parameter values (Equals, Not, And, Or, Condition)."""
+
+    def value(v: Any) -> Any:
+        if isinstance(v, dict) and "Ref" in v:
+            return str(values.get(v["Ref"], ""))
+        return str(v) if not isinstance(v, dict) else v
+
+    def holds(expr: Any) -> bool:
+        ((fn, arg),) = expr.items()
+        if fn == "Fn::Equals":
+            return value(arg[0]) == value(arg[1])
+        if fn == "Fn::Not":
+            return not holds(arg[0])
+        if fn == "Fn::And":
+            return all(holds(a) for a in arg)
+        if fn == "Fn::Or":
+            return any(holds(a) for a in arg)
+        if fn == "Condition":
+            return holds(template["Conditions"][arg])
+        raise ValueError(f"condition {name}: cannot evaluate {fn}")
+
+    return holds(template["Conditions"][name])
+
+
+# What a Ref to a resource of these types gives, for placeholder values.
+_REF_PLACEHOLDER = {
+    "AWS::Serverless::StateMachine": "arn:aws:states:us-east-1:123456789012:stateMachine:{}",
+    "AWS::StepFunctions::StateMachine": "arn:aws:states:us-east-1:123456789012:stateMachine:{}",
+    "AWS::SNS::Topic": "arn:aws:sns:us-east-1:123456789012:{}",
+    "AWS::S3::Bucket": "{}",
+}
+
+
 def default_values(sm: StateMachine, template: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Substitution values with the parameters' defaults and placeholder ARNs (for validation)."""
+    """Substitution values with the parameters' defaults and placeholder ARNs (for validation).
+    A condition (Fn::If) is evaluated with the parameters' defaults."""
     template = template or load_template()
     defaults = parameter_defaults(template)
     pseudo = {
@@ -117,6 +152,7 @@ def default_values(sm: StateMachine, template: dict[str, Any] | None = None) -> 
         "AWS::AccountId": "123456789012",
         "AWS::StackName": "eks-nodegroup-updater",
     }
+    resources = template["Resources"]
 
     def resolve(value: Any) -> Any:
         if isinstance(value, (str, int, float)):
@@ -129,7 +165,10 @@ def default_values(sm: StateMachine, template: dict[str, Any] | None = None) -> 
                 if defaults[name] is None:
                     raise ValueError(f"parameter {name} has no default")
                 return defaults[name]
-            return f"arn:aws:states:us-east-1:123456789012:stateMachine:{name}"
+            placeholder = _REF_PLACEHOLDER.get(resources.get(name, {}).get("Type", ""))
+            if placeholder is None:
+                raise ValueError(f"cannot resolve a Ref to {name}")
+            return placeholder.format(name.lower() if "{}" == placeholder else name)
         if "Fn::GetAtt" in value:
             res, attr = value["Fn::GetAtt"]
             if attr == "Arn":
@@ -140,6 +179,9 @@ def default_values(sm: StateMachine, template: dict[str, Any] | None = None) -> 
             return PLACEHOLDER.sub(
                 lambda m: str(resolve({"Ref": m.group(1)}) if "." not in m.group(1) else m.group(1).split(".")[0]), text
             )
+        if "Fn::If" in value:
+            name, if_true, if_false = value["Fn::If"]
+            return resolve(if_true if condition_holds(name, template, defaults) else if_false)
         raise ValueError(f"cannot resolve {value!r}")
 
     return {k: resolve(v) for k, v in sm.substitutions.items()}
