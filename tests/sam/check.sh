@@ -12,7 +12,10 @@
 #             check_iam.py: the roles SAM generates grant exactly the calls made (derived from
 #             src/*.rs and the definitions, equal both ways), no wildcard action, EKS only on the
 #             allowed clusters' ARNs, SSM only on the parameters the code reads; first its
-#             --self-test, which mutates code and template and requires each drift reported.
+#             --self-test, which mutates code and template and requires each drift reported;
+#             check_limits.py: every polling loop's worst-case history (the template's bounds of
+#             PollIntervalSeconds and UpdateTimeoutSeconds) stays under Step Functions' 25,000
+#             events, derived from the definitions (also with its --self-test).
 # build       `sam build` for x86_64 (the only Rust target here; the template's default is
 #             arm64), with cargo-lambda from .venv/bin. SAM's rust-cargolambda builder builds in
 #             the source tree, so it reuses target/ from `make build`.
@@ -91,6 +94,10 @@ lint() {
     "${OFFLINE[@]}" "$SAM_VENV/bin/python" "$HERE/check_iam.py" --self-test
   step "least privilege: the roles grant exactly what src/ and the definitions call" \
     "${OFFLINE[@]}" "$SAM_VENV/bin/python" "$HERE/check_iam.py"
+  step "history limit: the check catches a loosened bound" \
+    "${OFFLINE[@]}" "$SAM_VENV/bin/python" "$HERE/check_limits.py" --self-test
+  step "history limit: every polling loop stays under 25,000 events" \
+    "${OFFLINE[@]}" "$SAM_VENV/bin/python" "$HERE/check_limits.py"
 }
 
 sam_build() {
