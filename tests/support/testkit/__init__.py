@@ -3,14 +3,14 @@
 Process start-up, the local endpoints and the Runtime API emulator, written once and used by
 the end-to-end tier (tests/e2e), the state machine tier (tests/sam) and the benchmark (bench/):
 
-- ``paths``        where the repository, .venv and the release bootstrap are;
+- ``paths``        where the repository, .venv and the release bootstraps are;
 - ``processes``    ``Process``: a child in its own process group with a log file, always
                    stopped (context managers, atexit, SIGTERM); free ports; a clean env;
 - ``local_eks``    ``local_eks()`` starts tests/localeks (its one start-up protocol: a
                    ``LISTENING <url>`` line) and gives ``LocalEks``, its admin client;
 - ``runtime_api``  the Lambda Runtime API emulator: real deadlines and precise timestamps,
                    ``RuntimeApi`` (asyncio) and ``ThreadedRuntimeApi`` (synchronous);
-- ``function``     the release bootstrap behind `cargo lambda watch` (``lambda_function()``);
+- ``function``     a release bootstrap behind `cargo lambda watch` (``lambda_function()``);
 - ``httpclient``, ``http1``  one HTTP request; the request-head parser of the servers here.
 
 Nothing here imports pytest. pytest finds the package through ``pythonpath`` in
@@ -31,7 +31,15 @@ from .function import (
 )
 from .httpclient import http
 from .local_eks import AWS_ENV, LISTENING_LINE, REGION, LocalEks, local_eks
-from .paths import BOOTSTRAP, EVENTS_DIR, FIXTURES_DIR, LOCALEKS_DIR, ROOT, bootstrap_newer_sources
+from .paths import (
+    BOOTSTRAP,
+    EVENTS_DIR,
+    FIXTURES_DIR,
+    LOCALEKS_DIR,
+    PLANNER_BOOTSTRAP,
+    ROOT,
+    bootstrap_newer_sources,
+)
 from .processes import (
     HarnessError,
     Process,
@@ -52,6 +60,7 @@ __all__ = [
     "FUNCTION_SECRET",
     "LISTENING_LINE",
     "LOCALEKS_DIR",
+    "PLANNER_BOOTSTRAP",
     "REGION",
     "ROOT",
     "Emulator",

@@ -1,9 +1,10 @@
-"""The release binary behind `cargo lambda watch`, the Runtime API most tests use.
+"""The release binaries behind `cargo lambda watch`, the Runtime API most tests use.
 
 - ``runtime_emulator()`` ``cargo lambda watch --only-lambda-apis``: the Runtime API the
   function polls, and the Invoke API we post payloads to;
-- ``function_process()`` the bootstrap from ``make build``, with per-instance env
-  (e.g. ``ALLOWED_CLUSTERS``), on that emulator or on runtime_api.py's;
+- ``function_process()`` a bootstrap from ``make build`` (the updater's, or another binary's
+  such as the fleet planner's), with per-instance env (e.g. ``ALLOWED_CLUSTERS``), on that
+  emulator or on runtime_api.py's;
 - ``lambda_function()`` an emulator plus one function process on it, giving
   ``invoke(payload) -> (ok, body)``.
 
@@ -128,10 +129,12 @@ def function_process(
     *,
     name: str = "function",
     extra_env: dict[str, str] | None = None,
+    bootstrap: Path = BOOTSTRAP,
 ) -> Iterator[FunctionProcess]:
-    """The release bootstrap, polling `emulator`'s Runtime API; always stopped."""
-    if not BOOTSTRAP.exists():
-        raise HarnessError(f"{BOOTSTRAP} is missing: run `make build` first")
+    """A release bootstrap (the updater's unless `bootstrap` names another binary, e.g.
+    PLANNER_BOOTSTRAP), polling `emulator`'s Runtime API; always stopped."""
+    if not bootstrap.exists():
+        raise HarnessError(f"{bootstrap} is missing: run `make build` first")
     fn_env = {
         "AWS_LAMBDA_RUNTIME_API": emulator.runtime_api,
         "AWS_LAMBDA_FUNCTION_NAME": "_",
@@ -144,7 +147,7 @@ def function_process(
         **(extra_env or {}),
     }
     env = {**base_env(), **fn_env}
-    proc = Process(name, [str(BOOTSTRAP)], cwd=workdir, env=env, log_path=workdir / f"{name}.log")
+    proc = Process(name, [str(bootstrap)], cwd=workdir, env=env, log_path=workdir / f"{name}.log")
     try:
         time.sleep(0.05)
         if not proc.alive():
@@ -248,8 +251,11 @@ def lambda_function(
     *,
     name: str = "function",
     extra_env: dict[str, str] | None = None,
+    bootstrap: Path = BOOTSTRAP,
 ) -> Iterator[Lambda]:
     """A Runtime API emulator and one function process on it; both always stopped."""
     with runtime_emulator(workdir, name=f"{name}-emulator") as emulator:
-        with function_process(emulator, endpoint_url, workdir, name=name, extra_env=extra_env) as fn:
+        with function_process(
+            emulator, endpoint_url, workdir, name=name, extra_env=extra_env, bootstrap=bootstrap
+        ) as fn:
             yield Lambda(emulator=emulator, function=fn)

@@ -1,4 +1,4 @@
-"""Where things are: the repository, the project's virtualenv, the release binary."""
+"""Where things are: the repository, the project's virtualenv, the release binaries."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[3]
 VENV_BIN = ROOT / ".venv" / "bin"
 BOOTSTRAP = ROOT / "target" / "lambda" / "eks-nodegroup-updater" / "bootstrap"
+# The fleet planner's binary (src/bin/eks-fleet-planner.rs), built beside the updater's.
+PLANNER_BOOTSTRAP = ROOT / "target" / "lambda" / "eks-fleet-planner" / "bootstrap"
 LOCALEKS_DIR = ROOT / "tests" / "localeks"
 EVENTS_DIR = ROOT / "events"
 FIXTURES_DIR = ROOT / "tests" / "fixtures"
