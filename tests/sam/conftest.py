@@ -149,13 +149,15 @@ class Stack:
 
 
 @contextlib.contextmanager
-def sfn_local(workdir: Path, invoke_url: str) -> Iterator[tk.LocalEks]:
-    """sfnlocal.py (localeks + Step Functions executor) on a free port; always stopped."""
+def sfn_local(workdir: Path, functions: dict[str, str]) -> Iterator[tk.LocalEks]:
+    """sfnlocal.py (localeks + Step Functions executor) on a free port; always stopped.
+    `functions`: each Lambda function's ARN and the Invoke API URL of its emulator."""
+    args = [f"--function={arn}={url}" for arn, url in functions.items()]
     with tk.local_eks(
         workdir,
         name="sfnlocal",
         script=os.environ.get("SFNLOCAL_SCRIPT", str(HERE / "sfnlocal.py")),
-        args=["--lambda-invoke-url", invoke_url, "--function-arn", FUNCTION_ARN],
+        args=args,
         cwd=ROOT,
     ) as endpoint:
         yield endpoint
@@ -176,7 +178,7 @@ def stack(workdir: Path) -> Iterator[Stack]:
     machines = samtemplate.state_machines()
     assert set(machines) == set(SUBSTITUTIONS), f"template state machines: {sorted(machines)}"
     with tk.runtime_emulator(workdir, name="emulator") as emulator:
-        with sfn_local(workdir, emulator.invoke_url) as endpoint:
+        with sfn_local(workdir, {FUNCTION_ARN: emulator.invoke_url}) as endpoint:
             with tk.function_process(emulator, endpoint.url, workdir, name="function") as fn:
                 sfn = boto3.client(
                     "stepfunctions",

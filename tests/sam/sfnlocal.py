@@ -1,6 +1,6 @@
 """The local EKS endpoint with a Step Functions executor in the same server.
 
-    PYTHONPATH=tests/localeks python tests/sam/sfnlocal.py --lambda-invoke-url URL --function-arn ARN
+    PYTHONPATH=tests/localeks python tests/sam/sfnlocal.py --function ARN=INVOKE_URL [--function ...]
 
 One loopback server, one port: tests/localeks (moto's server plus UpdateNodegroupVersion,
 DescribeUpdate and ListUpdates) with moto's Step Functions *executor* switched on. That
@@ -12,12 +12,13 @@ mode, ...) and calls services through boto3 clients. Those calls are routed here
   nested executions (`states:startExecution.sync:2`) go to this same server: DescribeUpdate is
   localeks' stateful one, StartExecution/DescribeExecution are moto's (running the nested
   definition with this same executor);
-- the Lambda integration (`lambda:invoke`) goes to the real function binary, through the
-  Invoke API of `cargo lambda watch` (`--lambda-invoke-url`). That emulator answers a function
-  error with HTTP 500 and the error document; Lambda's Invoke answers 200 with
-  `X-Amz-Function-Error: Unhandled`. The adapter below turns the first into the second, so the
-  executor names the error after `errorType`, as Step Functions does. A FunctionName other
-  than `--function-arn` is refused like Lambda refuses an unknown function.
+- the Lambda integration (`lambda:invoke`) goes to the real function binaries, each behind the
+  Invoke API of its own `cargo lambda watch` (`--function ARN=INVOKE_URL`, once per function:
+  the updater and the fleet planner). That emulator answers a function error with HTTP 500 and
+  the error document; Lambda's Invoke answers 200 with `X-Amz-Function-Error: Unhandled`. The
+  adapter below turns the first into the second, so the executor names the error after
+  `errorType`, as Step Functions does. A FunctionName that no `--function` names is refused
+  like Lambda refuses an unknown function (Lambda.ResourceNotFoundException).
 
 and gaps of moto's port (5.2.5) against Step Functions are filled, each an `_install_*`
 function below: SDK-integration member names (PascalCase in Step Functions, the API's own in
@@ -63,7 +64,7 @@ from localeks.server import make_server, serve, stop_on_signals, url_of
 log = logging.getLogger("sfnlocal")
 
 
-def _install(self_url: str, invoke_url: str, function_arn: str) -> None:
+def _install(self_url: str, functions: dict[str, str]) -> None:
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
     from moto.stepfunctions.parser.asl.utils import boto_client as boto_client_module
 
@@ -93,7 +94,8 @@ def _install(self_url: str, invoke_url: str, function_arn: str) -> None:
 
     def invoke(parameters: dict, region: str, state_credentials: Any = None) -> dict:
         name = parameters.get("FunctionName")
-        if name != function_arn:
+        invoke_url = functions.get(name) if isinstance(name, str) else None
+        if invoke_url is None:
             raise ClientError(
                 {
                     "Error": {"Code": "ResourceNotFoundException", "Message": f"Function not found: {name}"},
@@ -891,12 +893,26 @@ def _install_case_mapping() -> None:
     StateTaskService._normalise_response = normalise_response
 
 
+def _function_pair(text: str) -> tuple[str, str]:
+    """`ARN=INVOKE_URL` (an ARN holds no "="; the URL may)."""
+    arn, sep, url = text.partition("=")
+    if not (sep and arn.startswith("arn:") and url.startswith("http")):
+        raise argparse.ArgumentTypeError(f"expected ARN=INVOKE_URL, got {text!r}")
+    return arn, url
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0)
-    p.add_argument("--lambda-invoke-url", required=True)
-    p.add_argument("--function-arn", required=True)
+    p.add_argument(
+        "--function",
+        action="append",
+        default=[],
+        type=_function_pair,
+        metavar="ARN=INVOKE_URL",
+        help="a function's ARN and the Invoke API URL of its Runtime API emulator (repeatable)",
+    )
     p.add_argument("--polls-in-progress", type=int, default=1)
     args = p.parse_args(argv)
 
@@ -912,7 +928,7 @@ def main(argv: list[str] | None = None) -> int:
     # moto's executor reaches "its" server at localhost:MOTO_PORT; we route explicitly anyway.
     os.environ["MOTO_PORT"] = str(server.server_address[1])
     default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
-    _install(url, args.lambda_invoke_url, args.function_arn)
+    _install(url, dict(args.function))
     return serve(server, stopping)
 
 

@@ -1,15 +1,18 @@
 """The local Step Functions emulator itself: the gaps sfnlocal.py fills in moto 5.2.5's executor.
 
 These tests check the emulator, not the shipped definitions: each runs a small definition
-written here (Pass, Fail and S3-reading/-writing distributed Maps) on sfnlocal.py against moto's
-S3 in the same server, and checks what Step Functions would do (see the docstrings of the
-`_install_*` hooks in sfnlocal.py). No Lambda function is needed: sfnlocal is started with an
-invoke URL that nothing calls.
+written here (Pass, Fail, Lambda tasks and S3-reading/-writing distributed Maps) on sfnlocal.py
+against moto's S3 in the same server, and checks what Step Functions would do (see the
+docstrings of the `_install_*` hooks in sfnlocal.py). No function binary is needed: the two
+Lambda functions sfnlocal routes to are stand-ins served here (FakeFunction), which answer as
+`cargo lambda watch`'s Invoke API does.
 """
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
 import time
 import urllib.request
 import uuid
@@ -19,7 +22,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from conftest import ACCOUNT, REGION, ROLE_ARN, sfn_local
+from conftest import ACCOUNT, FUNCTION_ARN, PLANNER_ARN, REGION, ROLE_ARN, sfn_local
 
 import testkit as tk
 
@@ -39,10 +42,10 @@ class Emulator:
             name=f"t-{uuid.uuid4().hex[:12]}", definition=json.dumps(definition), roleArn=ROLE_ARN, type="STANDARD"
         )["stateMachineArn"]
 
-    def run(self, definition: dict, payload: Any = None, timeout: float = 60.0) -> dict:
+    def run(self, definition: dict, payload: Any = None, timeout: float = 60.0, name: str | None = None) -> dict:
         arn = self.sfn.start_execution(
             stateMachineArn=self.machine(definition),
-            name=str(uuid.uuid4()),
+            name=name or str(uuid.uuid4()),
             input=payload if isinstance(payload, str) else json.dumps({} if payload is None else payload),
         )["executionArn"]
         deadline = time.monotonic() + timeout
@@ -68,12 +71,60 @@ class Emulator:
             return json.loads(resp.read())
 
 
+class FakeFunction:
+    """A Lambda function's Invoke API as `cargo lambda watch` serves it, answering for a stand-in
+    function: a payload {"error": {"errorType", "errorMessage"}} is a function error (HTTP 500
+    and that document, as the emulator answers one); any other payload is answered 200 with
+    {"function": name, "payload": payload}. Every payload received is kept, in order."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.payloads: list[Any] = []
+        fake = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                payload = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"null")
+                fake.payloads.append(payload)
+                if isinstance(payload, dict) and "error" in payload:
+                    status, answer = 500, payload["error"]
+                else:
+                    status, answer = 200, {"function": fake.name, "payload": payload}
+                body = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/2015-03-31/functions/_/invocations"
+        threading.Thread(target=self.server.serve_forever, name=f"fake-{name}", daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 @pytest.fixture(scope="module")
-def emu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+def fakes() -> Iterator[dict[str, FakeFunction]]:
+    functions = {"updater": FakeFunction("updater"), "planner": FakeFunction("planner")}
+    try:
+        yield functions
+    finally:
+        for fake in functions.values():
+            fake.close()
+
+
+@pytest.fixture(scope="module")
+def emu(tmp_path_factory: pytest.TempPathFactory, fakes: dict[str, FakeFunction]) -> Iterator[Emulator]:
     tk.install_sigterm_handler()
     workdir = tmp_path_factory.mktemp("sfnlocal")
-    # Nothing here invokes a function: a URL that refuses connections.
-    with sfn_local(workdir, "http://127.0.0.1:9/invoke") as endpoint:
+    functions = {FUNCTION_ARN: fakes["updater"].url, PLANNER_ARN: fakes["planner"].url}
+    with sfn_local(workdir, functions) as endpoint:
         emulator = Emulator(endpoint.url, endpoint.process)
         emulator.s3.create_bucket(Bucket=BUCKET)
         yield emulator
@@ -389,3 +440,66 @@ def test_list_objects_v2_reads_every_page(emu):
     definition["States"]["Fleet"]["ItemReader"]["Parameters"]["Prefix"] = "nothing-here/"
     d = emu.run(definition)
     assert d["status"] == "SUCCEEDED" and json.loads(d["output"]) == [], d
+
+
+# ---------------------------------------------------------------------- 6. what the fleet definition uses
+
+
+def test_lambda_tasks_reach_each_function_by_its_arn(emu, fakes):
+    # Two functions, each behind its own Invoke API; `$$.Execution.Name` in a Task's Parameters;
+    # a function error named after its errorType; an unknown function refused as Lambda does.
+    def invoke(function: str, payload: dict, **fields: Any) -> dict:
+        return {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": function, "Payload": payload},
+            "Retry": [{"ErrorEquals": ["Throttled"], "MaxAttempts": 2, "JitterStrategy": "FULL"}],
+            **fields,
+        }
+
+    caught = {"ErrorEquals": ["States.ALL"], "Next": "Done"}
+    definition = {
+        "StartAt": "Start",
+        "States": {
+            "Start": invoke(
+                PLANNER_ARN,
+                {"action": "start", "fleet.$": "$$.Execution.Name", "input.$": "$"},
+                ResultSelector={"roll.$": "$.Payload"},
+                ResultPath="$",
+                Next="Update",
+            ),
+            "Update": invoke(
+                FUNCTION_ARN, {"n": 1}, ResultSelector={"p.$": "$.Payload"}, ResultPath="$.updater", Next="Nobody"
+            ),
+            "Nobody": invoke(
+                f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:nobody",
+                {},
+                ResultPath="$.nobody",
+                Catch=[{**caught, "ResultPath": "$.nobody", "Next": "Failing"}],
+                Next="Failing",
+            ),
+            "Failing": invoke(
+                PLANNER_ARN,
+                {"error": {"errorType": "InvalidInput", "errorMessage": "no targets"}},
+                ResultPath="$.failing",
+                Catch=[{**caught, "ErrorEquals": ["InvalidInput"], "ResultPath": "$.failing"}],
+                Next="Done",
+            ),
+            "Done": {"Type": "Succeed"},
+        },
+    }
+    planner_before = len(fakes["planner"].payloads)
+    name = f"roll-{uuid.uuid4().hex[:8]}"
+    d = emu.run(definition, {"targets": [1]}, name=name)
+    assert d["status"] == "SUCCEEDED", d
+    out = json.loads(d["output"])
+    assert out["roll"] == {
+        "function": "planner",
+        "payload": {"action": "start", "fleet": name, "input": {"targets": [1]}},
+    }
+    assert out["updater"] == {"p": {"function": "updater", "payload": {"n": 1}}}
+    assert out["nobody"]["Error"] == "Lambda.ResourceNotFoundException"
+    assert out["failing"]["Error"] == "InvalidInput"
+    assert json.loads(out["failing"]["Cause"]) == {"errorType": "InvalidInput", "errorMessage": "no targets"}
+    assert [p.get("action") for p in fakes["planner"].payloads[planner_before:]] == ["start", None]
+    assert fakes["updater"].payloads[-1] == {"n": 1}
