@@ -1,11 +1,11 @@
 """The local Step Functions emulator itself: the gaps sfnlocal.py fills in moto 5.2.5's executor.
 
 These tests check the emulator, not the shipped definitions: each runs a small definition
-written here (Pass, Fail, Lambda tasks and S3-reading/-writing distributed Maps) on sfnlocal.py
-against moto's S3 in the same server, and checks what Step Functions would do (see the
-docstrings of the `_install_*` hooks in sfnlocal.py). No function binary is needed: the two
-Lambda functions sfnlocal routes to are stand-ins served here (FakeFunction), which answer as
-`cargo lambda watch`'s Invoke API does.
+written here (Pass, Fail, Wait, Lambda and SNS tasks, nested executions and S3-reading/-writing
+distributed Maps) on sfnlocal.py against moto's S3, SNS, SQS and Step Functions in the same
+server, and checks what Step Functions would do (see the docstrings of the `_install_*` hooks in
+sfnlocal.py). No function binary is needed: the two Lambda functions sfnlocal routes to are
+stand-ins served here (FakeFunction), which answer as `cargo lambda watch`'s Invoke API does.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ class Emulator:
         kw = dict(endpoint_url=url, region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing")
         self.sfn = boto3.client("stepfunctions", **kw)
         self.s3 = boto3.client("s3", **kw)
+        self.sns = boto3.client("sns", **kw)
+        self.sqs = boto3.client("sqs", **kw)
 
     def machine(self, definition: dict) -> str:
         return self.sfn.create_state_machine(
@@ -503,3 +505,30 @@ def test_lambda_tasks_reach_each_function_by_its_arn(emu, fakes):
     assert json.loads(out["failing"]["Cause"]) == {"errorType": "InvalidInput", "errorMessage": "no targets"}
     assert [p.get("action") for p in fakes["planner"].payloads[planner_before:]] == ["start", None]
     assert fakes["updater"].payloads[-1] == {"n": 1}
+
+
+def test_sns_publish_reaches_the_topics_subscribers(emu):
+    topic = emu.sns.create_topic(Name=f"t-{uuid.uuid4().hex[:8]}")["TopicArn"]
+    queue = emu.sqs.create_queue(QueueName=f"q-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    queue_arn = emu.sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    emu.sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    definition = {
+        "StartAt": "Notify",
+        "States": {
+            "Notify": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sns:publish",
+                "Parameters": {"TopicArn.$": "$.topic", "Subject.$": "$.subject", "Message.$": "$.message"},
+                "ResultPath": None,
+                "End": True,
+            }
+        },
+    }
+    state = {"topic": topic, "subject": "Fleet roll r-1: 2 updated", "message": "updated: 2\nfailed: 0"}
+    d = emu.run(definition, state)
+    assert d["status"] == "SUCCEEDED", d
+    assert json.loads(d["output"]) == state
+    [message] = emu.sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=2)["Messages"]
+    envelope = json.loads(message["Body"])
+    assert envelope["TopicArn"] == topic
+    assert (envelope["Subject"], envelope["Message"]) == (state["subject"], state["message"])
