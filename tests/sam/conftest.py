@@ -1,6 +1,7 @@
-"""Fixtures of the local executions: the function binary behind the Runtime API emulator, the
-local EKS endpoint with moto's Step Functions executor (sfnlocal.py), and the template's state
-machines created there from the very files and substitutions template.yaml deploys.
+"""Fixtures of the local executions: the function binaries (the updater and the fleet planner),
+each behind its own Runtime API emulator, the local EKS endpoint with moto's Step Functions
+executor (sfnlocal.py), and the template's state machines created there from the very files and
+substitutions template.yaml deploys, with the fleet's bucket and notification topic.
 
 Processes are started with testkit (tests/support/testkit: own process groups, always stopped),
 the harness the end-to-end tier and the benchmark use too.
@@ -30,6 +31,13 @@ ACCOUNT = "123456789012"
 REGION = tk.REGION
 STACK = "eks-nodegroup-updater"
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{STACK}-updater"
+PLANNER_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{STACK}-planner"
+# The stack's bucket (template.yaml's FleetBucket) and notification topic (its AlarmTopic, the
+# roll's NotificationTopicArn when NotificationEmail is set), created in the local endpoint.
+FLEET_BUCKET = f"{STACK}-fleet-{ACCOUNT}"
+NOTIFICATION_TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:{STACK}-alarms"
+# An SQS queue subscribed to that topic: what the roll published (Stack.notifications()).
+NOTIFICATION_QUEUE = f"{STACK}-notifications"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{STACK}-local"
 UPDATE_SM_NAME = f"{STACK}-update-nodegroup"
 FLEET_SM_NAME = f"{STACK}-roll-fleet"
@@ -48,14 +56,27 @@ SUBSTITUTIONS = {
     },
     "RollFleetStateMachine": {
         "Partition": "aws",
+        "PlannerFunctionArn": PLANNER_ARN,
+        "FleetBucket": FLEET_BUCKET,
+        "PollIntervalSeconds": 1,
         "UpdateNodegroupStateMachineArn": UPDATE_SM_ARN,
-        "UpdateNodegroupExecutionArnPrefix": f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{UPDATE_SM_NAME}",
-        "FleetMaxConcurrency": 1,
-        # moto's ASL grammar takes only a decimal NUMBER here (an integer is a parse error);
-        # 0.0 is a value the Number parameter accepts as well.
-        "FleetToleratedFailurePercentage": "0.0",
+        "NotificationTopicArn": NOTIFICATION_TOPIC_ARN,
     },
 }
+# The planner's environment, as template.yaml sets it (PlannerFunction's Variables), with the
+# test values above. The updater keeps ALLOWED_CLUSTERS unset (any cluster).
+PLANNER_ENV = {
+    "FLEET_BUCKET": FLEET_BUCKET,
+    "ALLOWED_CLUSTERS": "sam-*,fl-*",
+    "UPDATE_TIMEOUT_SECONDS": str(SUBSTITUTIONS["UpdateNodegroupStateMachine"]["UpdateTimeoutSeconds"]),
+    "FLEET_MAX_CONCURRENCY": "1",
+    "FLEET_TOLERATED_FAILURE_PERCENTAGE": "0",
+}
+# Whether a missing planner bootstrap fails the stack. `make build` does not build the planner
+# yet: while this is False, a stack without its bootstrap starts without the planner (a fleet
+# execution then fails at its first planner task, Lambda.ResourceNotFoundException) and the
+# update state machine's tests still run. With True, the stack fails at once, naming the binary.
+PLANNER_REQUIRED = False
 NAMES = {"UpdateNodegroupStateMachine": UPDATE_SM_NAME, "RollFleetStateMachine": FLEET_SM_NAME}
 
 
@@ -105,6 +126,29 @@ class Stack:
     eks: tk.LocalEks
     state_machine_arns: dict[str, str]
     processes: list[tk.Process]
+    notification_queue_url: str = ""
+
+    def client(self, service: str) -> Any:
+        """A boto3 client of the local endpoint (S3, SNS, SQS, ... are moto's)."""
+        return _client(service, self.eks.url)
+
+    def s3(self) -> Any:
+        return self.client("s3")
+
+    def notifications(self, wait_seconds: int = 0) -> list[dict[str, Any]]:
+        """What was published to the notification topic since the last call, oldest first: each
+        the SNS envelope SQS received ({"Subject", "Message", "TopicArn", ...})."""
+        sqs, found = self.client("sqs"), []
+        while True:
+            messages = sqs.receive_message(
+                QueueUrl=self.notification_queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds
+            ).get("Messages", [])
+            if not messages:
+                return found
+            for message in messages:
+                found.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=self.notification_queue_url, ReceiptHandle=message["ReceiptHandle"])
+            wait_seconds = 0
 
     def start(self, logical_id: str, payload: Any, name: str | None = None) -> str:
         # moto's executor names an execution started without a name "None" (AWS: a UUID).
@@ -148,6 +192,18 @@ class Stack:
         return "(no history)"
 
 
+def _client(service: str, url: str) -> Any:
+    import boto3
+
+    return boto3.client(
+        service,
+        endpoint_url=url,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
 @contextlib.contextmanager
 def sfn_local(workdir: Path, functions: dict[str, str]) -> Iterator[tk.LocalEks]:
     """sfnlocal.py (localeks + Step Functions executor) on a free port; always stopped.
@@ -173,41 +229,59 @@ def stack(workdir: Path) -> Iterator[Stack]:
     tk.install_sigterm_handler()
     if not tk.BOOTSTRAP.exists():
         pytest.fail(f"{tk.BOOTSTRAP} is missing: run `make build` first")
-    import boto3
+    with_planner = tk.PLANNER_BOOTSTRAP.exists()
+    if PLANNER_REQUIRED and not with_planner:
+        pytest.fail(f"{tk.PLANNER_BOOTSTRAP} (the fleet planner) is missing: run `make build` first")
 
     machines = samtemplate.state_machines()
     assert set(machines) == set(SUBSTITUTIONS), f"template state machines: {sorted(machines)}"
-    with tk.runtime_emulator(workdir, name="emulator") as emulator:
-        with sfn_local(workdir, {FUNCTION_ARN: emulator.invoke_url}) as endpoint:
-            with tk.function_process(emulator, endpoint.url, workdir, name="function") as fn:
-                sfn = boto3.client(
-                    "stepfunctions",
-                    endpoint_url=endpoint.url,
-                    region_name=REGION,
-                    aws_access_key_id="testing",
-                    aws_secret_access_key="testing",
+    with contextlib.ExitStack() as started:
+        # Each function behind an emulator of its own: the Invoke API of `cargo lambda watch`
+        # serves one function.
+        emulator = started.enter_context(tk.runtime_emulator(workdir, name="emulator"))
+        functions = {FUNCTION_ARN: emulator.invoke_url}
+        if with_planner:
+            planner_emulator = started.enter_context(tk.runtime_emulator(workdir, name="planner-emulator"))
+            functions[PLANNER_ARN] = planner_emulator.invoke_url
+        endpoint = started.enter_context(sfn_local(workdir, functions))
+        fn = started.enter_context(tk.function_process(emulator, endpoint.url, workdir, name="function"))
+        processes = [emulator.process, endpoint.process, fn.process]
+        if with_planner:
+            planner = started.enter_context(
+                tk.function_process(
+                    planner_emulator,
+                    endpoint.url,
+                    workdir,
+                    name="planner",
+                    extra_env=PLANNER_ENV,
+                    bootstrap=tk.PLANNER_BOOTSTRAP,
                 )
-                arns = {}
-                for logical_id in ("UpdateNodegroupStateMachine", "RollFleetStateMachine"):
-                    definition = machines[logical_id].render(SUBSTITUTIONS[logical_id])
-                    (workdir / f"{logical_id}.asl.json").write_text(definition)
-                    arns[logical_id] = sfn.create_state_machine(
-                        name=NAMES[logical_id], definition=definition, roleArn=ROLE_ARN, type="STANDARD"
-                    )["stateMachineArn"]
-                assert arns["UpdateNodegroupStateMachine"] == UPDATE_SM_ARN
-                # The same fleet definition with a tolerance of half the targets.
-                tolerant = machines["RollFleetStateMachine"].render(
-                    {**SUBSTITUTIONS["RollFleetStateMachine"], "FleetToleratedFailurePercentage": "50.0"}
-                )
-                arns["RollFleetStateMachine50"] = sfn.create_state_machine(
-                    name=f"{FLEET_SM_NAME}-50", definition=tolerant, roleArn=ROLE_ARN, type="STANDARD"
-                )["stateMachineArn"]
-                yield Stack(
-                    sfn=sfn,
-                    eks=endpoint,
-                    state_machine_arns=arns,
-                    processes=[emulator.process, endpoint.process, fn.process],
-                )
+            )
+            processes += [planner_emulator.process, planner.process]
+
+        _client("s3", endpoint.url).create_bucket(Bucket=FLEET_BUCKET)
+        sns, sqs = _client("sns", endpoint.url), _client("sqs", endpoint.url)
+        assert sns.create_topic(Name=NOTIFICATION_TOPIC_ARN.split(":")[-1])["TopicArn"] == NOTIFICATION_TOPIC_ARN
+        queue_url = sqs.create_queue(QueueName=NOTIFICATION_QUEUE)["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=NOTIFICATION_TOPIC_ARN, Protocol="sqs", Endpoint=queue_arn)
+
+        sfn = _client("stepfunctions", endpoint.url)
+        arns = {}
+        for logical_id in ("UpdateNodegroupStateMachine", "RollFleetStateMachine"):
+            definition = machines[logical_id].render(SUBSTITUTIONS[logical_id])
+            (workdir / f"{logical_id}.asl.json").write_text(definition)
+            arns[logical_id] = sfn.create_state_machine(
+                name=NAMES[logical_id], definition=definition, roleArn=ROLE_ARN, type="STANDARD"
+            )["stateMachineArn"]
+        assert arns["UpdateNodegroupStateMachine"] == UPDATE_SM_ARN
+        yield Stack(
+            sfn=sfn,
+            eks=endpoint,
+            state_machine_arns=arns,
+            processes=processes,
+            notification_queue_url=queue_url,
+        )
 
 
 @pytest.fixture
@@ -215,7 +289,7 @@ def logs_on_failure(request: pytest.FixtureRequest, workdir: Path) -> Iterator[N
     yield
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:
-        for name in ("sfnlocal", "function", "emulator"):
+        for name in ("sfnlocal", "function", "emulator", "planner", "planner-emulator"):
             path = workdir / f"{name}.log"
             if path.exists():
                 tail = "\n".join(path.read_text(errors="replace").splitlines()[-40:])
