@@ -29,10 +29,11 @@ SDK-integration error is named `Eks.<Error>` (moto would say `eks.<Error>`, whic
 `Eks.*` matches); a query-protocol request (SNS's Publish) reaches moto with its body (localeks'
 router read it first and moto waited for it forever); and the distributed Map as the fleet uses
 it: definitions with an integer ToleratedFailurePercentage, ItemBatcher, WriterConfig or JSONL
-input are accepted; the tolerance (percentage and count) is honoured; ResultWriter writes the
-manifest *and* the SUCCEEDED/FAILED result files (also when the Map fails); a worker iterates
-over its items instead of recursing (moto hangs past ~950 items per worker); listObjectsV2 reads
-every page.
+input are accepted; the tolerance (percentage and count) is honoured; ResultWriter's Parameters
+paths (`"Prefix.$"`) select from the Map state's input (moto read them from the children's
+outputs); ResultWriter writes the manifest *and* the SUCCEEDED/FAILED result files (also when
+the Map fails, or had no items); a worker iterates over its items instead of recursing (moto
+hangs past ~950 items per worker); listObjectsV2 reads every page.
 Step Functions' hard quotas are checked (25,000 history events, 262,144-byte StartExecution
 input, 32,768-character causes), and `GET /_sfnlocal/stats` reports every execution's and map
 child's history size and largest payloads (`DELETE` forgets the map children);
@@ -545,10 +546,36 @@ def _install_result_writer() -> None:
     no file (AWS may list such items as PENDING). WriterConfig: OutputType JSONL writes
     `.jsonl` files of one record per line; Transformation COMPACT/FLATTEN write the succeeded
     children's outputs only (failed records are always written whole).
+
+    Parameters with paths (`"Bucket.$"`, `"Prefix.$"`: the fleet writes each wave under a prefix
+    its planner chose) select from the Map state's input, after InputPath, as any Parameters
+    field does; moto evaluated them against the children's outputs, where they are not found.
     """
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer import result_writer_decl
     from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval import (
         resource_eval_s3 as rw_s3,
     )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.state_map import StateMap
+
+    original_eval_execution = StateMap._eval_execution
+
+    def eval_execution(self: Any, env: Any) -> None:
+        # The Map's effective input (after InputPath), on top of the stack as the state starts.
+        env.sfnlocal_map_input = env.stack[-1] if env.stack else env.states.get_input()
+        original_eval_execution(self, env)
+
+    def writer_eval_body(self: Any, env: Any) -> None:
+        # Parameters paths ("Prefix.$") select from the Map state's input, as every Parameters
+        # field does; moto evaluated them against the children's outputs on top of the stack.
+        env.stack.append(getattr(env, "sfnlocal_map_input", None))
+        self.parargs.eval(env=env)
+        parameters = env.stack.pop()
+        env.stack.pop()
+        env.stack.append(parameters)
+        self.resource_eval.eval_resource(env=env)
+
+    StateMap._eval_execution = eval_execution
+    result_writer_decl.ResultWriter._eval_body = writer_eval_body
 
     def put_object(self: Any, env: Any, resource_runtime_part: Any, state_credentials: Any) -> None:
         parameters = env.stack.pop()

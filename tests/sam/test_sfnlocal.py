@@ -10,7 +10,9 @@ stand-ins served here (FakeFunction), which answer as `cargo lambda watch`'s Inv
 
 from __future__ import annotations
 
+import hashlib
 import http.server
+import itertools
 import json
 import threading
 import time
@@ -505,6 +507,195 @@ def test_lambda_tasks_reach_each_function_by_its_arn(emu, fakes):
     assert json.loads(out["failing"]["Cause"]) == {"errorType": "InvalidInput", "errorMessage": "no targets"}
     assert [p.get("action") for p in fakes["planner"].payloads[planner_before:]] == ["start", None]
     assert fakes["updater"].payloads[-1] == {"n": 1}
+
+
+# The update state machine as the wave's nested executions see it: a second of work, then the
+# request's verdict: UpdateFailed (with its cause), or an outcome.
+CHILD = {
+    "StartAt": "Work",
+    "States": {
+        "Work": {"Type": "Wait", "Seconds": 1, "Next": "Verdict"},
+        "Verdict": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.fail", "BooleanEquals": True, "Next": "UpdateFailed"}],
+            "Default": "Updated",
+        },
+        "UpdateFailed": {"Type": "Fail", "Error": "UpdateFailed", "Cause": "the update ended Failed"},
+        "Updated": {"Type": "Pass", "Parameters": {"outcome": "Started", "n.$": "$.n"}, "End": True},
+    },
+}
+
+
+def wave_map(child_arn: str, **fields: Any) -> dict:
+    """roll-fleet.asl.json's RollWave, on a child state machine of the test's."""
+    definition = distributed_map(
+        {
+            "UpdateNodegroup": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::states:startExecution.sync:2",
+                "Parameters": {"StateMachineArn": child_arn, "Name.$": "$.name", "Input.$": "$.request"},
+                "ResultSelector": {"executionArn.$": "$.ExecutionArn", "status.$": "$.Status", "output.$": "$.Output"},
+                "End": True,
+            }
+        },
+        "UpdateNodegroup",
+        reader_key=None,
+        writer_prefix=None,
+        ItemReader={
+            "Resource": "arn:aws:states:::s3:getObject",
+            "ReaderConfig": {"InputType": "JSON"},
+            "Parameters": {"Bucket": BUCKET, "Key.$": "$.roll.next.items"},
+        },
+        ItemSelector={
+            "index.$": "$$.Map.Item.Value.index",
+            "request.$": "$$.Map.Item.Value.request",
+            "name.$": "States.Hash(States.Format('{}#{}', $$.Execution.Id, $$.Map.Item.Value.index), 'MD5')",
+        },
+        MaxConcurrencyPath="$.roll.maxConcurrency",
+        ToleratedFailurePercentage=100,
+        Label="Wave",
+        ResultWriter={
+            "Resource": "arn:aws:states:::s3:putObject",
+            "Parameters": {"Bucket": BUCKET, "Prefix.$": "$.roll.next.results"},
+        },
+        ResultPath="$.wave",
+        **fields,
+    )
+    return definition
+
+
+def most_at_once(runs: list[tuple[Any, Any]]) -> int:
+    """The most (start, stop) intervals open at the same moment (a stop before a start at a tie)."""
+    edges = sorted([(stop, -1) for _, stop in runs] + [(start, 1) for start, _ in runs])
+    return max(itertools.accumulate(step for _, step in edges))
+
+
+def test_a_wave_map_reads_bounds_names_and_writes_by_paths_and_tolerates_failed_children(emu):
+    child = emu.machine(CHILD)
+    emu.put_json("wave/items.json", [{"index": i, "request": {"n": i, "fail": i == 2}} for i in range(4)])
+    roll = {"maxConcurrency": 2, "next": {"items": "wave/items.json", "results": "wave/results/1"}}
+    d = emu.run(wave_map(child), {"roll": roll})
+    assert d["status"] == "SUCCEEDED", d  # ToleratedFailurePercentage 100: a failed child is a record
+
+    # ResultPath places {MapRunArn, ResultWriterDetails} in the input; Prefix.$ read from the input.
+    out = json.loads(d["output"])
+    assert out["roll"] == roll
+    run_arn = out["wave"]["MapRunArn"]
+    machine = d["stateMachineArn"].split(":stateMachine:")[1]
+    assert run_arn.startswith(f"arn:aws:states:{REGION}:{ACCOUNT}:mapRun:{machine}/Wave:")
+    run_id = run_arn.split(":")[-1]
+    assert out["wave"]["ResultWriterDetails"] == {"Bucket": BUCKET, "Key": f"wave/results/1/{run_id}/manifest.json"}
+    manifest, files = read_results(emu, out["wave"])
+    assert [e["Key"] for e in manifest["ResultFiles"]["SUCCEEDED"]] == [f"wave/results/1/{run_id}/SUCCEEDED_0.json"]
+    assert [e["Key"] for e in manifest["ResultFiles"]["FAILED"]] == [f"wave/results/1/{run_id}/FAILED_0.json"]
+
+    # Each child's name: the MD5 of "<the parent execution's ARN>#<index>" (ItemSelector, $$.Execution.Id).
+    names = {i: hashlib.md5(f"{d['executionArn']}#{i}".encode()).hexdigest() for i in range(4)}
+    nested = {i: child.replace(":stateMachine:", ":execution:") + ":" + names[i] for i in range(4)}
+    succeeded = {json.loads(r["Input"])["index"]: r for r in files["SUCCEEDED"]}
+    assert sorted(succeeded) == [0, 1, 3]
+    for i, record in succeeded.items():
+        assert json.loads(record["Input"]) == {"index": i, "request": {"n": i, "fail": False}, "name": names[i]}
+        # .sync:2: the nested execution's Output is JSON already, picked by the ResultSelector.
+        assert json.loads(record["Output"]) == {
+            "executionArn": nested[i],
+            "status": "SUCCEEDED",
+            "output": {"outcome": "Started", "n": i},
+        }
+
+    # A failed nested execution: States.TaskFailed, its DescribeExecution answer as the cause.
+    [failed] = files["FAILED"]
+    assert json.loads(failed["Input"])["index"] == 2 and failed["Status"] == "FAILED"
+    assert failed["Error"] == "States.TaskFailed"
+    described = json.loads(failed["Cause"])
+    assert described["ExecutionArn"] == nested[2] and described["Status"] == "FAILED"
+    assert described["Error"] == "UpdateFailed" and described["Cause"] == "the update ended Failed"
+    assert described["StateMachineArn"] == child and described["Name"] == names[2]
+
+    # MaxConcurrencyPath 2: never more than two nested executions at once, and two did overlap.
+    runs = []
+    for arn in nested.values():
+        x = emu.sfn.describe_execution(executionArn=arn)
+        runs.append((x["startDate"], x["stopDate"]))
+    assert most_at_once(runs) == 2, runs
+
+
+def test_a_distributed_map_over_an_empty_array_succeeds_without_children(emu):
+    emu.put_json("empty/items.json", [])
+    roll = {"maxConcurrency": 2, "next": {"items": "empty/items.json", "results": "empty/results"}}
+    d = emu.run(wave_map(emu.machine(CHILD)), {"roll": roll})
+    assert d["status"] == "SUCCEEDED", d
+    manifest, files = read_results(emu, json.loads(d["output"])["wave"])
+    assert manifest["ResultFiles"] == {"FAILED": [], "PENDING": [], "SUCCEEDED": []}
+    history = emu.sfn.get_execution_history(executionArn=d["executionArn"])["events"]
+    assert [e["type"] for e in history if e["type"].startswith("MapRun")] == ["MapRunStarted", "MapRunSucceeded"]
+
+
+def test_an_observe_map_invokes_a_function_per_item_and_keeps_its_input(emu, fakes):
+    # roll-fleet.asl.json's ObserveClusters: a Lambda task per item, OutputPath $.Payload, a
+    # function error tolerated (100 %) and recorded with its errorType; ResultPath null.
+    emu.put_json("obs/clusters.json", [{"index": i, "cluster": f"c{i}"} for i in range(3)])
+    fail = {"error": {"errorType": "AccessDenied", "errorMessage": "c1: not allowed"}}
+    definition = distributed_map(
+        {
+            "Observe": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": PLANNER_ARN, "Payload": {"action": "observe", "cluster.$": "$"}},
+                "OutputPath": "$.Payload",
+                "End": True,
+            }
+        },
+        "Observe",
+        reader_key=None,
+        writer_prefix=None,
+        ItemReader={
+            "Resource": "arn:aws:states:::s3:getObject",
+            "ReaderConfig": {"InputType": "JSON"},
+            "Parameters": {"Bucket": BUCKET, "Key.$": "$.roll.clusters"},
+        },
+        ItemSelector={"cluster.$": "$$.Map.Item.Value.cluster", "index.$": "$$.Map.Item.Value.index"},
+        MaxConcurrency=5,
+        ToleratedFailurePercentage=100,
+        Label="Observe",
+        ResultWriter={
+            "Resource": "arn:aws:states:::s3:putObject",
+            "Parameters": {"Bucket": BUCKET, "Prefix.$": "$.roll.observeResults"},
+        },
+        ResultPath=None,
+    )
+    # Item 1 sends the fake a payload it answers with a function error.
+    definition["States"]["Fleet"]["ItemProcessor"]["StartAt"] = "Which"
+    definition["States"]["Fleet"]["ItemProcessor"]["States"].update(
+        Which={
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.index", "NumericEquals": 1, "Next": "Refused"}],
+            "Default": "Observe",
+        },
+        Refused={
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": PLANNER_ARN, "Payload": fail},
+            "End": True,
+        },
+    )
+    roll = {"clusters": "obs/clusters.json", "observeResults": "obs/results"}
+    d = emu.run(definition, {"roll": roll})
+    assert d["status"] == "SUCCEEDED", d
+    assert json.loads(d["output"]) == {"roll": roll}  # ResultPath null: the input, unchanged
+
+    keys = [o["Key"] for o in emu.s3.list_objects_v2(Bucket=BUCKET, Prefix="obs/results/")["Contents"]]
+    [manifest_key] = [k for k in keys if k.endswith("/manifest.json")]
+    _, files = read_results(emu, {"ResultWriterDetails": {"Bucket": BUCKET, "Key": manifest_key}})
+    outputs = [json.loads(r["Output"]) for r in files["SUCCEEDED"]]
+    outputs.sort(key=lambda o: o["payload"]["cluster"]["index"])
+    assert outputs == [
+        {"function": "planner", "payload": {"action": "observe", "cluster": {"cluster": c, "index": i}}}
+        for i, c in ((0, "c0"), (2, "c2"))
+    ]
+    [refused] = files["FAILED"]
+    assert refused["Error"] == "AccessDenied"
+    assert json.loads(refused["Cause"]) == fail["error"]
 
 
 def test_sns_publish_reaches_the_topics_subscribers(emu):
