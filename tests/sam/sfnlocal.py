@@ -39,7 +39,18 @@ input, 32,768-character causes), and `GET /_sfnlocal/stats` reports every execut
 child's history size and largest payloads (`DELETE` forgets the map children);
 `POST /_sfnlocal/quotas {"historyEvents": n}` lowers the history quota for a test (no body:
 back to 25,000).
-Everything else is moto's.
+
+Checked as moto's own, unchanged (tests/sam/test_sfnlocal.py runs each): MaxConcurrencyPath
+on a distributed Map (never more children at once); ItemReader Parameters paths (`"Key.$"`);
+ItemSelector with `$$.Execution.Id` (the parent execution's) and `$$.Map.Item.Value` in
+intrinsic functions (States.Hash, States.Format); `$$.Execution.Name` in Parameters;
+`startExecution.sync:2` (its output's Output is JSON; a child that fails, times out or is
+aborted fails the task with States.TaskFailed, the cause the child's DescribeExecution answer as
+JSON text in Step Functions' member names: ExecutionArn, StateMachineArn, Name, Status,
+StartDate, StopDate, Input, Error, Cause; AWS documents no more of that text, so its member
+order and spacing are moto's, its dates ISO 8601 text as every SDK timestamp here); Pass with
+a string Result under a ResultPath; Wait with SecondsPath; Succeed with OutputPath; Fail with a
+CausePath intrinsic function. Everything else is moto's.
 
 Started the way localeks is (testkit.local_eks): once listening it prints `LISTENING
 http://127.0.0.1:<port>` (localeks.server.serve). SIGTERM/SIGINT stop it.

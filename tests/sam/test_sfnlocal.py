@@ -723,3 +723,35 @@ def test_sns_publish_reaches_the_topics_subscribers(emu):
     envelope = json.loads(message["Body"])
     assert envelope["TopicArn"] == topic
     assert (envelope["Subject"], envelope["Message"]) == (state["subject"], state["message"])
+
+
+@pytest.mark.parametrize("failed", [False, True])
+def test_a_roll_ends_with_succeed_output_path_or_fail_cause_path(emu, failed):
+    # roll-fleet.asl.json's tail: the soak's SecondsPath (0), a Pass with a string Result under a
+    # ResultPath, then Succeed with OutputPath or Fail with its cause the summary as JSON text.
+    definition = {
+        "StartAt": "Soak",
+        "States": {
+            "Soak": {"Type": "Wait", "SecondsPath": "$.roll.waveSoakSeconds", "Next": "Topic"},
+            "Topic": {"Type": "Pass", "Result": "", "ResultPath": "$.topic", "Next": "Ended"},
+            "Ended": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.failed", "BooleanEquals": True, "Next": "RollFailed"}],
+                "Default": "RollSucceeded",
+            },
+            "RollSucceeded": {"Type": "Succeed", "OutputPath": "$.summary"},
+            "RollFailed": {"Type": "Fail", "Error": "FleetRollFailed", "CausePath": "States.JsonToString($.summary)"},
+        },
+    }
+    summary = {"counts": {"failed": int(failed)}, "failures": [{"error": "UpdateFailed"}] if failed else []}
+    d = emu.run(definition, {"roll": {"waveSoakSeconds": 0}, "failed": failed, "summary": summary})
+    history = emu.sfn.get_execution_history(executionArn=d["executionArn"])["events"]
+    exited = {e["stateExitedEventDetails"]["name"]: e for e in history if "stateExitedEventDetails" in e}
+    assert json.loads(exited["Topic"]["stateExitedEventDetails"]["output"])["topic"] == ""
+    assert "Soak" in exited
+    if failed:
+        assert (d["status"], d["error"]) == ("FAILED", "FleetRollFailed"), d
+        assert json.loads(d["cause"]) == summary
+    else:
+        assert d["status"] == "SUCCEEDED", d
+        assert json.loads(d["output"]) == summary
