@@ -105,12 +105,10 @@ impl Planner {
                 .await;
         let discovered = described
             .iter()
-            .filter_map(|(nodegroup, state)| {
-                state.as_ref().ok().map(|state| Discovered {
-                    cluster: cluster.clone(),
-                    nodegroup: nodegroup.clone(),
-                    tags: state.tags.clone(),
-                })
+            .map(|(nodegroup, state)| Discovered {
+                cluster: cluster.clone(),
+                nodegroup: nodegroup.clone(),
+                tags: state.as_ref().ok().map(|state| state.tags.clone()),
             })
             .collect();
         // Each candidate was described once; each assigned target takes its own result.

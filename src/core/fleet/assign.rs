@@ -8,12 +8,12 @@ use super::input::{FleetInput, Selector};
 use crate::core::allowlist::Allowlist;
 use crate::core::request::{ClusterName, NodegroupName, UpdateRequest};
 
-/// A node group discovery found, with its tags where a selector needs them.
+/// A node group discovery found, with its tags; `None` when it could not be described.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Discovered {
     pub cluster: ClusterName,
     pub nodegroup: NodegroupName,
-    pub tags: BTreeMap<String, String>,
+    pub tags: Option<BTreeMap<String, String>>,
 }
 
 /// One node group of the roll.
@@ -101,7 +101,7 @@ fn first_selecting<'s>(
 ) -> Option<(usize, &'s Selector)> {
     selectors.iter().enumerate().find(|(_, s)| {
         s.clusters.matches(found.cluster.as_str())
-            && s.selects(found.nodegroup.as_str(), &found.tags)
+            && s.selects(found.nodegroup.as_str(), found.tags.as_ref())
     })
 }
 
@@ -120,10 +120,11 @@ mod tests {
         Discovered {
             cluster: ClusterName::parse(cluster).unwrap(),
             nodegroup: NodegroupName::parse(nodegroup).unwrap(),
-            tags: tags
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
+            tags: Some(
+                tags.iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+            ),
         }
     }
 
@@ -207,6 +208,23 @@ mod tests {
         assert_eq!(
             names(&assigned),
             vec![("a".into(), "web".into(), 0, Some(0))]
+        );
+    }
+
+    #[test]
+    fn a_node_group_whose_tags_could_not_be_read_is_taken_by_its_name() {
+        let fleet = input(json!({"selectors": [
+            {"clusters": ["*"], "excludeNodegroups": ["gpu-*"], "nodegroupTags": {"team": "web"}, "wave": 4}
+        ]}));
+        let mut unreadable = found("a", "api", &[]);
+        unreadable.tags = None;
+        let mut excluded = found("a", "gpu-2", &[]);
+        excluded.tags = None;
+        let assigned = assign(&fleet, None, vec![unreadable, excluded]);
+        assert_eq!(
+            names(&assigned),
+            vec![("a".into(), "api".into(), 4, Some(0))],
+            "it fails in the report rather than vanish; an excluded name stays out"
         );
     }
 

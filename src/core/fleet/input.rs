@@ -56,14 +56,17 @@ pub struct Selector {
 }
 
 impl Selector {
-    /// Whether a node group of a cluster this selector names is one it selects.
-    pub fn selects(&self, nodegroup: &str, tags: &BTreeMap<String, String>) -> bool {
+    /// Whether a node group of a cluster this selector names is one it selects. Tags that
+    /// could not be read (`None`) do not exclude it: the node group is taken, and fails
+    /// with why it could not be read, rather than vanish from the roll.
+    pub fn selects(&self, nodegroup: &str, tags: Option<&BTreeMap<String, String>>) -> bool {
         self.nodegroups.matches(nodegroup)
             && !self.exclude_nodegroups.matches(nodegroup)
-            && self
-                .nodegroup_tags
-                .iter()
-                .all(|(key, value)| tags.get(key) == Some(value))
+            && tags.is_none_or(|tags| {
+                self.nodegroup_tags
+                    .iter()
+                    .all(|(key, value)| tags.get(key) == Some(value))
+            })
     }
 }
 
@@ -284,8 +287,14 @@ mod tests {
         assert_eq!(fleet.targets[0].wave, 0);
         let selector = &fleet.selectors[0];
         assert_eq!(selector.wave, 1);
-        assert!(selector.selects("web", &BTreeMap::from([("team".into(), "web".into())])));
-        assert!(!selector.selects("gpu-a", &BTreeMap::from([("team".into(), "web".into())])));
+        assert!(selector.selects(
+            "web",
+            Some(&BTreeMap::from([("team".into(), "web".into())]))
+        ));
+        assert!(!selector.selects(
+            "gpu-a",
+            Some(&BTreeMap::from([("team".into(), "web".into())]))
+        ));
         assert_eq!(fleet.max_concurrency, Some(5));
         assert_eq!(fleet.tolerated_failure_percentage, Some(10.0));
         assert_eq!(fleet.wave_soak_minutes, 30);
@@ -299,7 +308,7 @@ mod tests {
         assert_eq!(fleet.tolerated_failure_percentage, None);
         assert_eq!(fleet.wave_soak_minutes, 0);
         assert_eq!(fleet.selectors[0].wave, 0);
-        assert!(fleet.selectors[0].selects("any", &BTreeMap::new()));
+        assert!(fleet.selectors[0].selects("any", Some(&BTreeMap::new())));
     }
 
     #[test]
