@@ -72,11 +72,6 @@ PLANNER_ENV = {
     "FLEET_MAX_CONCURRENCY": "1",
     "FLEET_TOLERATED_FAILURE_PERCENTAGE": "0",
 }
-# Whether a missing planner bootstrap fails the stack. `make build` does not build the planner
-# yet: while this is False, a stack without its bootstrap starts without the planner (a fleet
-# execution then fails at its first planner task, Lambda.ResourceNotFoundException) and the
-# update state machine's tests still run. With True, the stack fails at once, naming the binary.
-PLANNER_REQUIRED = False
 NAMES = {"UpdateNodegroupStateMachine": UPDATE_SM_NAME, "RollFleetStateMachine": FLEET_SM_NAME}
 
 
@@ -227,11 +222,9 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def stack(workdir: Path) -> Iterator[Stack]:
     tk.install_sigterm_handler()
-    if not tk.BOOTSTRAP.exists():
-        pytest.fail(f"{tk.BOOTSTRAP} is missing: run `make build` first")
-    with_planner = tk.PLANNER_BOOTSTRAP.exists()
-    if PLANNER_REQUIRED and not with_planner:
-        pytest.fail(f"{tk.PLANNER_BOOTSTRAP} (the fleet planner) is missing: run `make build` first")
+    for bootstrap in (tk.BOOTSTRAP, tk.PLANNER_BOOTSTRAP):
+        if not bootstrap.exists():
+            pytest.fail(f"{bootstrap} is missing: run `make build` first")
 
     machines = samtemplate.state_machines()
     assert set(machines) == set(SUBSTITUTIONS), f"template state machines: {sorted(machines)}"
@@ -239,25 +232,21 @@ def stack(workdir: Path) -> Iterator[Stack]:
         # Each function behind an emulator of its own: the Invoke API of `cargo lambda watch`
         # serves one function.
         emulator = started.enter_context(tk.runtime_emulator(workdir, name="emulator"))
-        functions = {FUNCTION_ARN: emulator.invoke_url}
-        if with_planner:
-            planner_emulator = started.enter_context(tk.runtime_emulator(workdir, name="planner-emulator"))
-            functions[PLANNER_ARN] = planner_emulator.invoke_url
+        planner_emulator = started.enter_context(tk.runtime_emulator(workdir, name="planner-emulator"))
+        functions = {FUNCTION_ARN: emulator.invoke_url, PLANNER_ARN: planner_emulator.invoke_url}
         endpoint = started.enter_context(sfn_local(workdir, functions))
         fn = started.enter_context(tk.function_process(emulator, endpoint.url, workdir, name="function"))
-        processes = [emulator.process, endpoint.process, fn.process]
-        if with_planner:
-            planner = started.enter_context(
-                tk.function_process(
-                    planner_emulator,
-                    endpoint.url,
-                    workdir,
-                    name="planner",
-                    extra_env=PLANNER_ENV,
-                    bootstrap=tk.PLANNER_BOOTSTRAP,
-                )
+        planner = started.enter_context(
+            tk.function_process(
+                planner_emulator,
+                endpoint.url,
+                workdir,
+                name="planner",
+                extra_env=PLANNER_ENV,
+                bootstrap=tk.PLANNER_BOOTSTRAP,
             )
-            processes += [planner_emulator.process, planner.process]
+        )
+        processes = [emulator.process, endpoint.process, fn.process, planner_emulator.process, planner.process]
 
         _client("s3", endpoint.url).create_bucket(Bucket=FLEET_BUCKET)
         sns, sqs = _client("sns", endpoint.url), _client("sqs", endpoint.url)

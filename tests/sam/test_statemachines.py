@@ -2,15 +2,13 @@
 
 The definitions are statemachine/*.asl.json with the template's DefinitionSubstitutions applied
 (conftest.SUBSTITUTIONS: local ARNs, 1 s waits); the Lambda task runs the release binary through
-the Runtime API emulator, DescribeUpdate is the local EKS endpoint's, and the fleet's nested
-executions run the update-nodegroup definition (see conftest.py and sfnlocal.py).
+the Runtime API emulator and DescribeUpdate is the local EKS endpoint's (see conftest.py and
+sfnlocal.py). The fleet state machine's executions are test_fleet.py's.
 """
 
 from __future__ import annotations
 
-import datetime
 import hashlib
-import itertools
 import json
 
 import pytest
@@ -161,77 +159,3 @@ def test_invalid_input_is_caught_without_a_retry(stack):
     assert len(ex.task_calls(INVOKE)) == 1, ex.explain()
     assert ex.failed_errors() == ["InvalidInput"]
     assert [e["stateEnteredEventDetails"]["name"] for e in ex.events("FailStateEntered")] == ["CouldNotStart"]
-
-
-def test_a_fleet_of_three_one_at_a_time(stack):
-    seed_cluster(stack, "sam-fleet", [{"name": n, "version": "1.30", "pollsInProgress": 1} for n in ("a", "b", "c")])
-    targets = [{"clusterName": "sam-fleet", "nodegroupName": n, "version": "1.31"} for n in ("a", "b", "c")]
-    ex = stack.run(FLEET, {"targets": targets}, timeout=300)
-
-    assert ex.status == "SUCCEEDED", ex.explain()
-    summary = ex.output["summary"]
-    assert [(s["clusterName"], s["nodegroupName"]) for s in summary] == [("sam-fleet", n) for n in ("a", "b", "c")]
-    for line in summary:
-        assert line["status"] == "SUCCEEDED", summary
-        assert line["outcome"] == "Started"
-        assert line["updateStatus"] == "Successful"
-        assert line["updateId"] and line["error"] is None
-    for n in ("a", "b", "c"):
-        assert stack.eks.nodegroup_state("sam-fleet", n)["version"] == "1.31"
-
-    # MaxConcurrency 1: each nested execution started after the previous one stopped.
-    runs = []
-    for line in summary:
-        d = stack.sfn.describe_execution(executionArn=line["executionArn"])
-        assert d["stateMachineArn"] == stack.state_machine_arns[UPDATE]
-        runs.append((d["startDate"], d["stopDate"]))
-    for (_, stop), (start, _) in itertools.pairwise(runs):
-        assert start >= stop, runs
-    assert all(isinstance(t, datetime.datetime) for run in runs for t in run)
-
-
-def test_a_fleet_stops_at_a_failure_beyond_the_tolerance(stack):
-    # ToleratedFailurePercentage 0 (the default): the first failed target fails the roll, the
-    # next target is not started, and the failure's cause holds the per-target summary.
-    seed_cluster(
-        stack,
-        "sam-fleet2",
-        [
-            {"name": "good", "version": "1.30", "pollsInProgress": 1},
-            {"name": "bad", "version": "1.30", "pollsInProgress": 1, "updateOutcome": "Failed"},
-            {"name": "later", "version": "1.30", "pollsInProgress": 1},
-        ],
-    )
-    targets = [{"clusterName": "sam-fleet2", "nodegroupName": n, "version": "1.31"} for n in ("good", "bad", "later")]
-    ex = stack.run(FLEET, {"targets": targets}, timeout=300)
-
-    assert ex.status == "FAILED", ex.explain()
-    assert ex.error == "FleetRollFailed"
-    assert ex.cause.startswith("Fleet roll stopped (States.ExceedToleratedFailureThreshold: ")
-    lines = {s["nodegroupName"]: s for s in json.loads(ex.cause[ex.cause.index("): ") + 3 :])}
-    assert list(lines) == ["good", "bad", "later"]
-    assert lines["good"]["status"] == "SUCCEEDED" and lines["good"]["updateStatus"] == "Successful"
-    assert lines["bad"]["status"] == "FAILED"
-    assert lines["bad"]["error"] == "UpdateFailed"
-    assert "PodEvictionFailure" in lines["bad"]["cause"]
-    assert lines["bad"]["outcome"] is None and lines["bad"]["updateId"] is None
-    assert lines["later"]["status"] == "NOT_STARTED"
-    assert stack.eks.nodegroup_state("sam-fleet2", "later")["updateNodegroupVersionCalls"] == 0
-
-
-def test_a_fleet_within_the_tolerance_succeeds_and_reports_the_failure(stack):
-    seed_cluster(
-        stack,
-        "sam-fleet3",
-        [
-            {"name": "bad", "version": "1.30", "pollsInProgress": 1, "updateOutcome": "Failed"},
-            {"name": "good", "version": "1.30", "pollsInProgress": 1},
-        ],
-    )
-    targets = [{"clusterName": "sam-fleet3", "nodegroupName": n, "version": "1.31"} for n in ("bad", "good")]
-    ex = stack.run("RollFleetStateMachine50", {"targets": targets}, timeout=300)
-
-    assert ex.status == "SUCCEEDED", ex.explain()  # 1 of 2 failed = 50 %, not above the 50 % tolerated
-    lines = {s["nodegroupName"]: s for s in ex.output["summary"]}
-    assert lines["bad"]["status"] == "FAILED" and lines["bad"]["error"] == "UpdateFailed"
-    assert lines["good"]["status"] == "SUCCEEDED" and lines["good"]["updateStatus"] == "Successful"
