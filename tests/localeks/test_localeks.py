@@ -899,3 +899,34 @@ def test_faults_are_validated_and_cleared_by_reset(url: str) -> None:
     assert len(admin(url, "GET", "/_localeks/faults")["rules"]) == 1
     admin(url, "POST", "/_localeks/reset", {})
     assert admin(url, "GET", "/_localeks/faults")["rules"] == []
+
+
+# ---------------------------------------------------------------- a fleet
+
+
+def fleet(clusters: int, nodegroups: int) -> list[dict[str, Any]]:
+    """Clusters c000, c001, ... at 1.31, each with node groups ng00, ng01, ... at 1.30."""
+    return [
+        {"name": f"c{i:03d}", "version": "1.31", "nodegroups": [{"name": f"ng{j:02d}"} for j in range(nodegroups)]}
+        for i in range(clusters)
+    ]
+
+
+def test_seeding_3000_node_groups_is_quick(url: str, eks: Any) -> None:
+    # moto checks each node role's partition by parsing botocore's endpoints file: about
+    # 0.3 s a node group, a quarter of an hour here, until localeks/shortcuts.py (~3 s).
+    started = time.monotonic()
+    made = seed(url, *fleet(100, 30))
+    took = time.monotonic() - started
+    assert sum(len(c["nodegroups"]) for c in made["clusters"]) == 3000
+    assert took < 30, f"seeding 3,000 node groups took {took:.1f} s"
+    assert eks.describe_nodegroup(clusterName="c099", nodegroupName="ng29")["nodegroup"]["version"] == "1.31"
+    state = admin(url, "GET", "/_localeks/state")
+    assert sum(len(c["nodegroups"]) for c in state["clusters"]) == 3000
+    # moto still refuses a role in no partition (the check is faster, not gone).
+    for role in ("not-an-arn", "arn:aws-nowhere:iam::123456789012:role/x"):
+        with pytest.raises(ClientError) as exc:
+            eks.create_nodegroup(clusterName="c000", nodegroupName="x", subnets=["subnet-1"], nodeRole=role)
+        assert exc.value.response["Error"]["Code"] == "InvalidParameterException"
+    role = "arn:aws-us-gov:iam::123456789012:role/x"
+    eks.create_nodegroup(clusterName="c000", nodegroupName="x", subnets=["subnet-1"], nodeRole=role)

@@ -33,6 +33,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.serving import ThreadedWSGIServer
 
+from . import shortcuts
 from .errors import AdminError, EksError
 from .faults import Faults, Rule
 from .model import default_account_id
@@ -40,6 +41,8 @@ from .requests import UpdatesQuery
 from .store import Store
 
 log = logging.getLogger("localeks")
+
+shortcuts.install()
 
 # The operations moto 5.2.5 lacks, which this package answers itself.
 OWN_OPERATIONS = ("UpdateNodegroupVersion", "DescribeUpdate", "ListUpdates")
