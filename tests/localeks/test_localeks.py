@@ -204,6 +204,39 @@ def test_seed_defaults_and_reseed_replaces(url: str, eks: Any) -> None:
     assert admin(url, "GET", "/_localeks/state")["updates"] == []
 
 
+def test_seeded_tags_show_in_describe_nodegroup(url: str, eks: Any) -> None:
+    tags = {"team": "payments", "eks-updater/skip": "true", "empty": ""}
+    made = seed(url, {**prod(tags=tags), "nodegroups": [*prod(tags=tags)["nodegroups"], {"name": "plain"}]})
+    assert made["clusters"][0]["nodegroups"][0]["tags"] == tags
+    assert describe_ng(eks)["tags"] == tags
+    assert describe_ng(eks, "plain")["tags"] == {}
+    assert ng_state(url)["tags"] == tags
+    # An update leaves them as they are.
+    eks.update_nodegroup_version(clusterName="prod", nodegroupName="workers")
+    assert admin(url, "POST", "/_localeks/finish-updates", {})["finished"][0]["status"] == "Successful"
+    assert describe_ng(eks)["releaseVersion"] == "1.30.9-20251120"
+    assert describe_ng(eks)["tags"] == tags
+
+
+@pytest.mark.parametrize(
+    "tags",
+    [
+        ["team"],
+        {"team": 1},
+        {"": "x"},
+        {"k" * 129: "x"},
+        {"k": "v" * 257},
+        {f"k{i}": "v" for i in range(51)},
+    ],
+    ids=["list", "int-value", "empty-key", "long-key", "long-value", "51-tags"],
+)
+def test_seed_rejects_bad_tags(url: str, tags: Any) -> None:
+    with pytest.raises(urllib.error.HTTPError) as exc:
+        seed(url, prod(tags=tags))
+    assert exc.value.code == 400
+    assert "tags" in json.loads(exc.value.read())["message"]
+
+
 def test_seed_rejects_bad_input(url: str) -> None:
     with pytest.raises(urllib.error.HTTPError) as exc:
         seed(url, {"name": "prod", "version": "1.31.2"})

@@ -92,6 +92,7 @@ class Registry:
                                 "status": ng.status,
                                 "amiType": ng.ami_type,
                                 "launchTemplate": ng.launch_template,
+                                "tags": dict(ng.tags or {}),
                                 "updateOutcome": nx.update_outcome,
                                 "pollsInProgress": self.polls(nx),
                                 "updateNodegroupVersionCalls": nx.update_calls,

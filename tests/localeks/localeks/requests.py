@@ -136,6 +136,28 @@ def str_map(value: Any, what: str) -> dict[str, str]:
     return dict(value)
 
 
+# EKS's limits on a resource's tags (TagMap, TagKey, TagValue).
+MAX_TAGS = 50
+MAX_TAG_KEY = 128
+MAX_TAG_VALUE = 256
+
+
+def tag_map(value: Any, what: str) -> dict[str, str]:
+    """Tags as EKS takes them: string to string, at most 50, keys 1-128 and values 0-256 characters."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(x, str) for k, x in value.items()):
+        raise AdminError(f"{what} must map strings to strings")
+    if len(value) > MAX_TAGS:
+        raise AdminError(f"{what}: at most {MAX_TAGS} tags")
+    for key, tag in value.items():
+        if not 1 <= len(key) <= MAX_TAG_KEY or len(tag) > MAX_TAG_VALUE:
+            raise AdminError(
+                f"{what}: tag {key[:40]!r}: keys are 1-{MAX_TAG_KEY} characters, values up to {MAX_TAG_VALUE}"
+            )
+    return dict(value)
+
+
 @dataclass(frozen=True)
 class ConfigChange:
     """POST /_localeks/config: the knobs to set (None: unchanged)."""
@@ -247,6 +269,8 @@ class NodegroupSpec:
     latest_releases: dict[str, str]
     past_updates: int
     running_update: RunningUpdateSpec | None
+    # Shown by DescribeNodegroup as nodegroup.tags.
+    tags: dict[str, str]
     # Passed to moto's CreateNodegroup as given.
     instance_types: Any = None
     capacity_type: Any = None
@@ -305,6 +329,7 @@ class NodegroupSpec:
             latest_releases=latest,
             past_updates=past,
             running_update=None if running is None else RunningUpdateSpec.parse(running, where),
+            tags=tag_map(spec.get("tags"), f"{where}: tags"),
             instance_types=spec.get("instanceTypes"),
             capacity_type=spec.get("capacityType"),
             scaling_config=spec.get("scalingConfig"),

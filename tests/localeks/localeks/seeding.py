@@ -105,6 +105,7 @@ def _seed_nodegroup(
         capacity_type=spec.capacity_type,
         scaling_config=spec.scaling_config,
         labels=spec.labels,
+        tags=dict(spec.tags),
         launch_template=dict(lt_copy) if lt_copy else None,
         version=spec.version,
         release_version=spec.release_version,
@@ -171,6 +172,7 @@ def _seed_nodegroup(
         "amiType": ng.ami_type,
         "status": ng.status,
         "launchTemplate": ng.launch_template,
+        "tags": dict(ng.tags),
         "runningUpdateId": running_id,
         "pastUpdateIds": past_ids,
     }
