@@ -520,6 +520,61 @@ def test_cluster_not_active_is_resource_in_use(url: str, eks: Any) -> None:
     assert error_of(exc) == ("ResourceInUseException", 409, "ResourceInUseException")
 
 
+def test_control_plane_update_ends_after_n_describe_cluster_calls(url: str, eks: Any) -> None:
+    made = seed(url, {**prod(), "updatingDescribes": 2}, {"name": "other", "updatingDescribes": 0})
+    assert [(c["status"], c["updatingDescribes"]) for c in made["clusters"]] == [("UPDATING", 2), ("UPDATING", 0)]
+    # Nothing but DescribeCluster moves it: not ListClusters, the state or the node group.
+    eks.list_clusters()
+    describe_ng(eks)
+    assert admin(url, "GET", "/_localeks/state")["clusters"][0]["updatingDescribesLeft"] == 2
+    with pytest.raises(ClientError) as exc:
+        eks.update_nodegroup_version(clusterName="prod", nodegroupName="workers")
+    assert error_of(exc)[0] == "ResourceInUseException"
+
+    # A call a fault answers is not counted either.
+    admin(url, "POST", "/_localeks/faults", {"operation": "DescribeCluster", "kind": "throttle"})
+    with pytest.raises(ClientError):
+        eks.describe_cluster(name="prod")
+
+    statuses = [eks.describe_cluster(name="prod")["cluster"]["status"] for _ in range(5)]
+    assert statuses == ["UPDATING", "UPDATING", "ACTIVE", "ACTIVE", "ACTIVE"]
+    assert eks.describe_cluster(name="other")["cluster"]["status"] == "ACTIVE"
+    assert {c["name"]: c["updatingDescribesLeft"] for c in admin(url, "GET", "/_localeks/state")["clusters"]} == {
+        "prod": None,
+        "other": None,
+    }
+    eks.update_nodegroup_version(clusterName="prod", nodegroupName="workers")
+
+
+def test_control_plane_update_counts_concurrent_describes_exactly(url: str) -> None:
+    seed(url, {"name": "prod", "updatingDescribes": 10})
+    statuses: list[str] = []
+
+    def describe() -> None:
+        eks = client(url)
+        for _ in range(4):
+            statuses.append(eks.describe_cluster(name="prod")["cluster"]["status"])
+
+    threads = [threading.Thread(target=describe) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses) == ["ACTIVE"] * 10 + ["UPDATING"] * 10
+
+
+def test_control_plane_update_seed_is_validated(url: str) -> None:
+    for cluster in (
+        {"name": "prod", "updatingDescribes": -1},
+        {"name": "prod", "updatingDescribes": "2"},
+        {"name": "prod", "updatingDescribes": 2, "status": "ACTIVE"},
+    ):
+        with pytest.raises(urllib.error.HTTPError) as exc:
+            seed(url, cluster)
+        assert exc.value.code == 400
+        assert "updatingDescribes" in json.loads(exc.value.read())["message"]
+
+
 # ---------------------------------------------------------- one at a time
 
 

@@ -5,7 +5,9 @@ Requests are taken in this order:
 2. a fault rule matching the request's operation, if any (see faults.py);
 3. UpdateNodegroupVersion, DescribeUpdate and ListUpdates for EKS: answered
    here, by store.py (updates.py);
-4. everything else, untouched, to moto's own server application.
+4. DescribeCluster: counted for a cluster seeded with ``updatingDescribes``
+   (clusters.py), which may turn it ACTIVE, then answered by moto;
+5. everything else, untouched, to moto's own server application.
 
 Operations are named the way the AWS API names them by matching the request
 against the botocore model of the service it was signed for, with moto's
@@ -158,6 +160,11 @@ class LocalEksApp:
         """The normal answer to a request, as a function of start_response."""
         if who.service in ("eks", None) and operation in OWN_OPERATIONS:
             return lambda start_response: self.eks(who, operation, uri, environ, start_response)
+        if who.service == "eks" and operation == "DescribeCluster":
+            # Counted for a seeded control-plane update (updatingDescribes), then moto's.
+            return lambda start_response: self.store.describe_cluster(
+                who.account, who.region, uri.get("name", ""), lambda: _drain(self.moto(environ, start_response))
+            )
         return lambda start_response: self.moto(environ, start_response)
 
     def eks(
@@ -288,6 +295,15 @@ class LocalEksApp:
         except Exception as err:  # e.g. moto refusing a seeded value
             log.exception("admin %s %s failed", method, path)
             return json_response(start_response, 500, {"message": f"{type(err).__name__}: {err}"})
+
+
+def _drain(body: Iterable[bytes]) -> list[bytes]:
+    """A WSGI body read whole (and closed), so it is made while a lock is held."""
+    try:
+        return list(body)
+    finally:
+        if hasattr(body, "close"):
+            body.close()
 
 
 def _read_json(environ: dict[str, Any]) -> Any:

@@ -52,6 +52,25 @@ class Registry:
             extra = cx.nodegroups[name] = NodegroupExtra(moto=ng, status_before_update=before)
         return ng, extra
 
+    def cluster_described(self, account: str, region: str, name: str) -> bool:
+        """Count a DescribeCluster of a cluster seeded with ``updatingDescribes``.
+
+        The first N calls leave it UPDATING, the next one makes it ACTIVE for good. True when
+        the cluster has such an update (counted now): the caller then answers under the
+        store's lock, so concurrent calls each see the status their turn gave.
+        """
+        backend = self.backend(account, region)
+        cluster = backend.clusters.get(name) if backend is not None else None
+        extra = self.clusters.get((account, region, name))
+        if cluster is None or extra is None or extra.moto is not cluster or extra.updating_describes_left is None:
+            return False
+        if extra.updating_describes_left > 0:
+            extra.updating_describes_left -= 1
+        else:
+            cluster.status = "ACTIVE"
+            extra.updating_describes_left = None
+        return True
+
     def latest_release(self, cx: ClusterExtra, nx: NodegroupExtra, version: str) -> str | None:
         family = v.ami_family(nx.moto.ami_type)
         if family == v.CUSTOM:
@@ -108,6 +127,7 @@ class Registry:
                             "name": cname,
                             "version": cluster.version,
                             "status": cluster.status,
+                            "updatingDescribesLeft": cx.updating_describes_left,
                             "latestReleases": dict(cx.latest_releases),
                             "nodegroups": ngs,
                         }

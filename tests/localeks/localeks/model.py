@@ -129,3 +129,6 @@ class ClusterExtra:
     moto: Any
     latest_releases: dict[str, str] = field(default_factory=dict)
     nodegroups: dict[str, NodegroupExtra] = field(default_factory=dict)
+    # A seeded control-plane update: DescribeCluster calls still to answer UPDATING
+    # before the cluster turns ACTIVE (None: no such update, the status stays as it is).
+    updating_describes_left: int | None = None

@@ -349,6 +349,8 @@ class ClusterSpec:
     # publishLatestToSsm as given: anything true publishes (a dict may set ageDays).
     publish_latest: Any
     nodegroups: list[NodegroupSpec]
+    # updatingDescribes: DescribeCluster calls answered UPDATING before ACTIVE (None: not set).
+    updating_describes: int | None
 
     @classmethod
     def parse(cls, spec: Any) -> ClusterSpec:
@@ -368,14 +370,22 @@ class ClusterSpec:
             if any(n.name == ng.name for n in nodegroups):
                 raise AdminError(f"{ng.where}: listed twice")
             nodegroups.append(ng)
+        updating = None
+        status = spec.get("status", "ACTIVE")
+        if "updatingDescribes" in spec:
+            updating = int_in(spec["updatingDescribes"], f"seed: cluster {name}: updatingDescribes", 0, 10_000)
+            status = spec.get("status", "UPDATING")
+            if status != "UPDATING":
+                raise AdminError(f"seed: cluster {name}: updatingDescribes needs status UPDATING, not {status!r}")
         return cls(
             name=name,
             version=version,
-            status=spec.get("status", "ACTIVE"),
+            status=status,
             platform_version=spec.get("platformVersion"),
             latest_releases=latest,
             publish_latest=spec.get("publishLatestToSsm"),
             nodegroups=nodegroups,
+            updating_describes=updating,
         )
 
 

@@ -86,7 +86,14 @@ def _seed_cluster(registry: Registry, backend: Any, account: str, region: str, s
     made = [_seed_nodegroup(registry, backend, account, cx, n) for n in spec.nodegroups]
     # Last: moto only adds node groups to an ACTIVE cluster.
     cluster.status = spec.status
-    return {"name": name, "version": cluster.version, "status": cluster.status, "nodegroups": made}
+    cx.updating_describes_left = spec.updating_describes
+    return {
+        "name": name,
+        "version": cluster.version,
+        "status": cluster.status,
+        "updatingDescribes": spec.updating_describes,
+        "nodegroups": made,
+    }
 
 
 def _seed_nodegroup(

@@ -16,7 +16,8 @@ its own thread, and an update touches several objects at once.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from . import seeding, updates
 from .clusters import Registry
@@ -25,6 +26,8 @@ from .requests import ConfigChange, FinishUpdates, Seed, SsmParameters, UpdatesQ
 from .ssm import PublicParameters
 
 __all__ = ["Config", "Store", "default_account_id"]
+
+T = TypeVar("T")
 
 
 class Store:
@@ -59,6 +62,13 @@ class Store:
     def list_updates(self, account: str, region: str, cluster_name: str, query: UpdatesQuery) -> dict[str, Any]:
         with self._lock:
             return updates.list_updates(self._registry, account, region, cluster_name, query)
+
+    def describe_cluster(self, account: str, region: str, name: str, answer: Callable[[], T]) -> T:
+        """moto's DescribeCluster (`answer`), after counting it for a seeded control-plane update."""
+        with self._lock:
+            if self._registry.cluster_described(account, region, name):
+                return answer()
+        return answer()
 
     # --------------------------------------------------------------- admin API
 
