@@ -772,11 +772,63 @@ def test_state_reports_calls_updates_and_params(url: str, eks: Any) -> None:
 
 
 def test_config_is_validated(url: str) -> None:
-    assert admin(url, "POST", "/_localeks/config", {"pageSize": 3})["config"] == {"pageSize": 3, "pollsInProgress": 2}
-    for bad in ({"pageSize": 0}, {"pageSize": 101}, {"pollsInProgress": -1}, {"pagesize": 2}):
+    assert admin(url, "POST", "/_localeks/config", {"pageSize": 3})["config"] == {
+        "pageSize": 3,
+        "pollsInProgress": 2,
+        "latencyMs": 0,
+    }
+    for bad in (
+        {"pageSize": 0},
+        {"pageSize": 101},
+        {"pollsInProgress": -1},
+        {"pagesize": 2},
+        {"latencyMs": -1},
+        {"latencyMs": 10_001},
+        {"latencyMs": "5"},
+        {"latencyMs": True},
+    ):
         with pytest.raises(urllib.error.HTTPError) as exc:
             admin(url, "POST", "/_localeks/config", bad)
         assert exc.value.code == 400
+
+
+def test_latency_delays_aws_calls_concurrently_not_admin_calls(url: str) -> None:
+    seed(url, prod())
+    assert admin(url, "POST", "/_localeks/config", {"latencyMs": 500})["config"]["latencyMs"] == 500
+    assert admin(url, "GET", "/_localeks/config")["config"]["latencyMs"] == 500
+    clients = [client(url) for _ in range(8)]
+    ssm = client(url, "ssm")
+
+    started = time.monotonic()
+    admin(url, "GET", "/_localeks/state")
+    assert time.monotonic() - started < 0.5
+
+    started = time.monotonic()
+    with pytest.raises(ClientError):
+        ssm.get_parameter(Name="/nothing/here")
+    assert time.monotonic() - started >= 0.5
+
+    # Eight calls at once: each waits its 0.5 s on its own thread, not one after another (4 s).
+    took: list[float] = []
+
+    def describe(eks: Any) -> None:
+        t = time.monotonic()
+        assert eks.describe_nodegroup(clusterName="prod", nodegroupName="workers")["nodegroup"]["status"] == "ACTIVE"
+        took.append(time.monotonic() - t)
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=describe, args=(eks,)) for eks in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(took) == 8 and min(took) >= 0.5
+    assert time.monotonic() - started < 2.5
+
+    assert admin(url, "POST", "/_localeks/reset", {})["config"]["latencyMs"] == 0
+    started = time.monotonic()
+    clients[0].list_clusters()
+    assert time.monotonic() - started < 0.5
 
 
 # ------------------------------------------------------ moto's own calls

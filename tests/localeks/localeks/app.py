@@ -2,6 +2,7 @@
 
 Requests are taken in this order:
 1. ``/_localeks/...``: the admin API (seed, reset, config, state, faults);
+   every other request first waits ``latencyMs`` (config), on its own thread;
 2. a fault rule matching the request's operation, if any (see faults.py);
 3. UpdateNodegroupVersion, DescribeUpdate and ListUpdates for EKS: answered
    here, by store.py (updates.py);
@@ -140,6 +141,12 @@ class LocalEksApp:
         path = environ.get("PATH_INFO", "")
         if path == "/_localeks" or path.startswith("/_localeks/"):
             return self.admin(environ, start_response)
+
+        # Injected latency: this request's own thread waits (werkzeug serves each on its
+        # own), before anything else, so a fault's answer comes late too; a stop ends it.
+        latency_ms = self.store.config.latency_ms
+        if latency_ms > 0:
+            self.stopping.wait(latency_ms / 1000)
 
         who = RequestIdentity(environ)
         operation, uri = match_operation(environ, who.service)

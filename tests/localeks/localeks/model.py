@@ -22,6 +22,7 @@ OUTCOMES = (SUCCESSFUL, FAILED)
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 100  # ListUpdates' maxResults range is 1-100
+MAX_LATENCY_MS = 10_000
 
 # Node group statuses from which EKS starts an update.
 UPDATABLE_STATUSES = ("ACTIVE", "DEGRADED")
@@ -44,9 +45,12 @@ class Config:
 
     page_size: int = DEFAULT_PAGE_SIZE
     polls_in_progress: int = 2
+    # Every AWS API request (not /_localeks/) is answered this much later: a network's and
+    # a service's latency, for benchmarks. Each request waits on its own thread.
+    latency_ms: int = 0
 
     def to_api(self) -> dict[str, Any]:
-        return {"pageSize": self.page_size, "pollsInProgress": self.polls_in_progress}
+        return {"pageSize": self.page_size, "pollsInProgress": self.polls_in_progress, "latencyMs": self.latency_ms}
 
 
 @dataclass

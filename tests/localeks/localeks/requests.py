@@ -15,7 +15,7 @@ from typing import Any
 
 from . import versions as v
 from .errors import AdminError, EksError, invalid_parameter
-from .model import MAX_PAGE_SIZE, OUTCOMES, SUCCESSFUL, default_account_id
+from .model import MAX_LATENCY_MS, MAX_PAGE_SIZE, OUTCOMES, SUCCESSFUL, default_account_id
 
 # ------------------------------------------------------------------ EKS calls
 
@@ -164,19 +164,21 @@ class ConfigChange:
 
     page_size: int | None
     polls_in_progress: int | None
+    latency_ms: int | None
 
     @classmethod
     def parse(cls, payload: Any) -> ConfigChange:
         if not isinstance(payload, dict):
             raise AdminError("config: expected a JSON object")
-        unknown = set(payload) - {"pageSize", "pollsInProgress"}
+        unknown = set(payload) - {"pageSize", "pollsInProgress", "latencyMs"}
         if unknown:
             raise AdminError(f"config: unknown keys {sorted(unknown)}")
         page_size = int_in(payload["pageSize"], "pageSize", 1, MAX_PAGE_SIZE) if "pageSize" in payload else None
         polls = (
             int_in(payload["pollsInProgress"], "pollsInProgress", 0, 10_000) if "pollsInProgress" in payload else None
         )
-        return cls(page_size, polls)
+        latency = int_in(payload["latencyMs"], "latencyMs", 0, MAX_LATENCY_MS) if "latencyMs" in payload else None
+        return cls(page_size, polls, latency)
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,8 @@ class Store:
                 self.config.page_size = change.page_size
             if change.polls_in_progress is not None:
                 self.config.polls_in_progress = change.polls_in_progress
+            if change.latency_ms is not None:
+                self.config.latency_ms = change.latency_ms
             return {"config": self.config.to_api()}
 
     def finish_updates(self, payload: Any) -> dict[str, Any]:
