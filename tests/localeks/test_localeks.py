@@ -1060,6 +1060,15 @@ def test_seeding_3000_node_groups_is_quick(url: str, eks: Any) -> None:
     took = time.monotonic() - started
     assert sum(len(c["nodegroups"]) for c in made["clusters"]) == 3000
     assert took < 30, f"seeding 3,000 node groups took {took:.1f} s"
+    # A client reading every page, as the fleet planner does, sees every one of them.
+    admin(url, "POST", "/_localeks/config", {"pageSize": 8})
+    clusters = [n for page in eks.get_paginator("list_clusters").paginate() for n in page["clusters"]]
+    assert clusters == [f"c{i:03d}" for i in range(100)]
+    listed = {
+        c: [n for page in eks.get_paginator("list_nodegroups").paginate(clusterName=c) for n in page["nodegroups"]]
+        for c in clusters
+    }
+    assert all(names == [f"ng{j:02d}" for j in range(30)] for names in listed.values())
     assert eks.describe_nodegroup(clusterName="c099", nodegroupName="ng29")["nodegroup"]["version"] == "1.31"
     state = admin(url, "GET", "/_localeks/state")
     assert sum(len(c["nodegroups"]) for c in state["clusters"]) == 3000
@@ -1070,3 +1079,74 @@ def test_seeding_3000_node_groups_is_quick(url: str, eks: Any) -> None:
         assert exc.value.response["Error"]["Code"] == "InvalidParameterException"
     role = "arn:aws-us-gov:iam::123456789012:role/x"
     eks.create_nodegroup(clusterName="c000", nodegroupName="x", subnets=["subnet-1"], nodeRole=role)
+
+
+def walk(call: Any, key: str, **kwargs: Any) -> list[list[str]]:
+    """Every page of a list call, by hand: the names of each."""
+    pages, token = [], None
+    while True:
+        resp = call(**kwargs, **({"nextToken": token} if token else {}))
+        pages.append(resp[key])
+        token = resp.get("nextToken")
+        if not token:
+            return pages
+
+
+def test_list_clusters_and_nodegroups_page_by_page_size(url: str, eks: Any) -> None:
+    seed(url, *fleet(23, 11))
+    # Without a page size below 100, one page each.
+    assert [len(p) for p in walk(eks.list_clusters, "clusters")] == [23]
+    assert "nextToken" not in eks.list_nodegroups(clusterName="c000")
+
+    admin(url, "POST", "/_localeks/config", {"pageSize": 5})
+    pages = walk(eks.list_clusters, "clusters")
+    assert [len(p) for p in pages] == [5, 5, 5, 5, 3]
+    assert sum(pages, []) == [f"c{i:03d}" for i in range(23)]
+    pages = walk(eks.list_nodegroups, "nodegroups", clusterName="c007")
+    assert [len(p) for p in pages] == [5, 5, 1]
+    assert sum(pages, []) == [f"ng{j:02d}" for j in range(11)]
+    # A smaller maxResults still counts; boto3's paginators walk it all.
+    assert [len(p) for p in walk(eks.list_nodegroups, "nodegroups", clusterName="c007", maxResults=4)] == [4, 4, 3]
+    names = [n for page in eks.get_paginator("list_clusters").paginate() for n in page["clusters"]]
+    assert names == [f"c{i:03d}" for i in range(23)]
+
+
+def test_list_pages_follow_clusters_that_come_and_go(url: str, eks: Any) -> None:
+    seed(url, *fleet(8, 0))
+    admin(url, "POST", "/_localeks/config", {"pageSize": 3})
+    first = eks.list_clusters()
+    assert first["clusters"] == ["c000", "c001", "c002"]
+    # Between pages: one already listed and the next one go, one comes in right after.
+    eks.delete_cluster(name="c001")
+    eks.delete_cluster(name="c003")
+    seed(url, {"name": "c002a"})
+    second = eks.list_clusters(nextToken=first["nextToken"])
+    assert second["clusters"] == ["c002a", "c004", "c005"]
+    assert eks.list_clusters(nextToken=second["nextToken"])["clusters"] == ["c006", "c007"]
+
+
+def test_list_calls_refuse_bad_pages_and_unknown_clusters(url: str, eks: Any) -> None:
+    seed(url, *fleet(3, 3))
+    admin(url, "POST", "/_localeks/config", {"pageSize": 1})
+    cluster_token = eks.list_clusters()["nextToken"]
+    ng_token = eks.list_nodegroups(clusterName="c000")["nextToken"]
+    unchecked = client(url, parameter_validation=False)
+    for call, kwargs in (
+        (eks.list_clusters, {"nextToken": "not-a-token"}),
+        (eks.list_clusters, {"nextToken": ng_token}),
+        (eks.list_nodegroups, {"clusterName": "c001", "nextToken": ng_token}),
+        (eks.list_nodegroups, {"clusterName": "c000", "nextToken": cluster_token}),
+        (unchecked.list_clusters, {"maxResults": 0}),
+        (unchecked.list_nodegroups, {"clusterName": "c000", "maxResults": 101}),
+    ):
+        with pytest.raises(ClientError) as exc:
+            call(**kwargs)
+        assert error_of(exc) == ("InvalidParameterException", 400, "InvalidParameterException"), kwargs
+    with pytest.raises(ClientError) as exc:
+        eks.list_nodegroups(clusterName="missing")
+    assert error_of(exc) == ("ResourceNotFoundException", 404, "ResourceNotFoundException")
+    # Another region has its own clusters: none here.
+    other = boto3.client(
+        "eks", endpoint_url=url, region_name="eu-west-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+    assert other.list_clusters()["clusters"] == []

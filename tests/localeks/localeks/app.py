@@ -4,15 +4,16 @@ Requests are taken in this order:
 1. ``/_localeks/...``: the admin API (seed, reset, config, state, faults);
    every other request first waits ``latencyMs`` (config), on its own thread;
 2. a fault rule matching the request's operation, if any (see faults.py);
-3. UpdateNodegroupVersion, DescribeUpdate and ListUpdates for EKS: answered
-   here, by store.py (updates.py);
+3. UpdateNodegroupVersion, DescribeUpdate and ListUpdates for EKS, and
+   ListClusters and ListNodegroups (paged by ``pageSize``): answered here, by
+   store.py (updates.py, listing.py);
 4. DescribeCluster: counted for a cluster seeded with ``updatingDescribes``
    (clusters.py), which may turn it ACTIVE, then answered by moto;
 5. everything else, untouched, to moto's own server application.
 
 Operations are named the way the AWS API names them by matching the request
 against the botocore model of the service it was signed for, with moto's
-router, so the three EKS routes are recognised exactly as an SDK builds them
+router, so the EKS routes answered here are recognised exactly as an SDK builds them
 and fault rules can name any operation of any service moto serves.
 """
 
@@ -40,15 +41,16 @@ from . import shortcuts
 from .errors import AdminError, EksError
 from .faults import Faults, Rule
 from .model import default_account_id
-from .requests import UpdatesQuery
+from .requests import PageQuery, UpdatesQuery
 from .store import Store
 
 log = logging.getLogger("localeks")
 
 shortcuts.install()
 
-# The operations moto 5.2.5 lacks, which this package answers itself.
-OWN_OPERATIONS = ("UpdateNodegroupVersion", "DescribeUpdate", "ListUpdates")
+# The operations moto 5.2.5 lacks, and the two lists it does not page by the
+# server-wide page size (listing.py), which this package answers itself.
+OWN_OPERATIONS = ("UpdateNodegroupVersion", "DescribeUpdate", "ListUpdates", "ListClusters", "ListNodegroups")
 
 # environ key telling the request handler to end the connection with a TCP
 # reset once the application returns (the "reset" fault).
@@ -190,6 +192,10 @@ class LocalEksApp:
                 result = self.store.update_nodegroup_version(
                     who.account, who.region, cluster, uri.get("nodegroupName", ""), body
                 )
+            elif operation == "ListClusters":
+                result = self.store.list_clusters(who.account, who.region, PageQuery.parse(query))
+            elif operation == "ListNodegroups":
+                result = self.store.list_nodegroups(who.account, who.region, cluster, PageQuery.parse(query))
             elif operation == "DescribeUpdate":
                 result = self.store.describe_update(
                     who.account, who.region, cluster, uri.get("updateId", ""), UpdatesQuery.parse(query)

@@ -119,6 +119,26 @@ class UpdatesQuery:
         return int(self.max_results)
 
 
+@dataclass(frozen=True)
+class PageQuery:
+    """The query of ListClusters and ListNodegroups: which page."""
+
+    max_results: str | None = None
+    next_token: str | None = None
+
+    @classmethod
+    def parse(cls, query: dict[str, str]) -> PageQuery:
+        return cls(query.get("maxResults"), query.get("nextToken"))
+
+    def page_limit(self, cluster: str | None) -> int:
+        """maxResults as a number, 100 when not given; outside 1-100 EKS refuses it."""
+        if self.max_results is None:
+            return MAX_PAGE_SIZE
+        if not self.max_results.isdigit() or not 1 <= int(self.max_results) <= MAX_PAGE_SIZE:
+            raise invalid_parameter(f"maxResults must be between 1 and {MAX_PAGE_SIZE}.", cluster)
+        return int(self.max_results)
+
+
 # ------------------------------------------------------------------ admin API
 
 

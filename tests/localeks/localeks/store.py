@@ -6,6 +6,7 @@ Split by resource, each module a part of it:
 - ``requests.py``  the typed request shapes, parsed once at each handler's edge;
 - ``clusters.py``  clusters and node groups: moto's objects found by name, the state dump;
 - ``updates.py``   UpdateNodegroupVersion, DescribeUpdate, ListUpdates; how updates end;
+- ``listing.py``   ListClusters, ListNodegroups, paged by the server-wide page size;
 - ``seeding.py``   POST /_localeks/seed;
 - ``ssm.py``       the public SSM parameters a seed publishes.
 
@@ -19,10 +20,10 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from . import seeding, updates
+from . import listing, seeding, updates
 from .clusters import Registry
 from .model import Config, default_account_id
-from .requests import ConfigChange, FinishUpdates, Seed, SsmParameters, UpdatesQuery
+from .requests import ConfigChange, FinishUpdates, PageQuery, Seed, SsmParameters, UpdatesQuery
 from .ssm import PublicParameters
 
 __all__ = ["Config", "Store", "default_account_id"]
@@ -62,6 +63,14 @@ class Store:
     def list_updates(self, account: str, region: str, cluster_name: str, query: UpdatesQuery) -> dict[str, Any]:
         with self._lock:
             return updates.list_updates(self._registry, account, region, cluster_name, query)
+
+    def list_clusters(self, account: str, region: str, query: PageQuery) -> dict[str, Any]:
+        with self._lock:
+            return listing.list_clusters(self._registry, account, region, query)
+
+    def list_nodegroups(self, account: str, region: str, cluster_name: str, query: PageQuery) -> dict[str, Any]:
+        with self._lock:
+            return listing.list_nodegroups(self._registry, account, region, cluster_name, query)
 
     def describe_cluster(self, account: str, region: str, name: str, answer: Callable[[], T]) -> T:
         """moto's DescribeCluster (`answer`), after counting it for a seeded control-plane update."""
