@@ -26,8 +26,7 @@ and gaps of moto's port (5.2.5) against Step Functions are filled, each an `_ins
 function below: SDK-integration member names (PascalCase in Step Functions, the API's own in
 boto3) are mapped both ways; SDK timestamps are written as ISO 8601 text; an EKS
 SDK-integration error is named `Eks.<Error>` (moto would say `eks.<Error>`, which no `Retry` on
-`Eks.*` matches); a query-protocol request (SNS's Publish) reaches moto with its body (localeks'
-router read it first and moto waited for it forever); and the distributed Map as the fleet uses
+`Eks.*` matches); and the distributed Map as the fleet uses
 it: definitions with an integer ToleratedFailurePercentage, ItemBatcher, WriterConfig or JSONL
 input are accepted; the tolerance (percentage and count) is honoured; ResultWriter's Parameters
 paths (`"Prefix.$"`) select from the Map state's input (moto read them from the children's
@@ -60,7 +59,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import io
 import json
 import logging
 import os
@@ -876,28 +874,6 @@ def _with_stats(app: Any) -> Any:
     return wsgi
 
 
-def _install_request_bodies() -> None:
-    """Let a query-protocol request (SNS's Publish, ...) reach moto with its body.
-
-    localeks names each request's operation (localeks.app.match_operation) with moto's router
-    on a shallow copy of the WSGI environ: for a query-protocol service the operation is in the
-    form body, so the router reads `wsgi.input` off the socket and moto, reading it again,
-    waits for bytes that never come (the client times out). Here the body is read once and
-    both get their own copy. JSON and REST services, routed by headers and path, never showed it.
-    """
-    from localeks import app as localeks_app
-
-    original = localeks_app.match_operation
-
-    def match_operation(environ: dict[str, Any], service: str | None) -> tuple[str | None, dict[str, str]]:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length > 0 else b""
-        environ["wsgi.input"] = io.BytesIO(body)
-        return original({**environ, "wsgi.input": io.BytesIO(body)}, service)
-
-    localeks_app.match_operation = match_operation
-
-
 def _timestamps_to_text(value: Any) -> None:
     """boto3's datetimes as Step Functions writes SDK timestamps: ISO 8601 UTC, milliseconds."""
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
@@ -988,7 +964,6 @@ def main(argv: list[str] | None = None) -> int:
     stop_on_signals(stopping)
 
     server, _ = make_server(args.host, args.port, args.polls_in_progress, stopping)
-    _install_request_bodies()
     server.app = _with_stats(server.app)
     url = url_of(server)
     # moto's executor reaches "its" server at localhost:MOTO_PORT; we route explicitly anyway.

@@ -19,6 +19,7 @@ and fault rules can name any operation of any service moto serves.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -27,6 +28,7 @@ import socket
 import struct
 import threading
 import uuid
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
@@ -101,12 +103,20 @@ class RequestIdentity:
 
 
 def match_operation(environ: dict[str, Any], service: str | None) -> tuple[str | None, dict[str, str]]:
-    """(operation name, URI parameters) of a request, or (None, {})."""
+    """(operation name, URI parameters) of a request, or (None, {}).
+
+    For a query-protocol service (SNS, SQS's query form, ...) the operation is in the form
+    body, which the router reads: the body is read once here and both the router and moto
+    get their own copy, or moto would wait for bytes already taken off the socket.
+    """
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    environ["wsgi.input"] = io.BytesIO(body)
     # Unsigned requests are tried as EKS, so a hand-made curl can reach the
     # update routes; moto itself would send them elsewhere anyway.
     try:
         router = get_service_router(service or "eks")
-        operation, uri_params = router.match(MotoRequest(environ.copy()))
+        operation, uri_params = router.match(MotoRequest({**environ, "wsgi.input": io.BytesIO(body)}))
         return operation.name, dict(uri_params)
     except Exception:  # unknown service, no matching route, odd request
         return None, {}
@@ -132,11 +142,43 @@ def error_response(start_response: StartResponse, err: EksError) -> list[bytes]:
     return json_response(start_response, err.status, err.body(), [("x-amzn-ErrorType", err.name)])
 
 
+class Calls:
+    """Every AWS API request served, by `service:Operation`, and by the cluster it names
+    (EKS's `{name}` URI parameter): `GET /_localeks/calls`, `DELETE` to start again. Faulted
+    requests count too: a client made them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._total: Counter[str] = Counter()
+        self._by_cluster: dict[str, Counter[str]] = defaultdict(Counter)
+
+    def count(self, service: str | None, operation: str | None, cluster: str | None) -> None:
+        key = f"{service or '?'}:{operation or '?'}"
+        with self._lock:
+            self._total[key] += 1
+            if cluster:
+                self._by_cluster[cluster][key] += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "total": dict(self._total),
+                "byCluster": {c: dict(n) for c, n in self._by_cluster.items()},
+            }
+
+    def clear(self) -> dict[str, Any]:
+        with self._lock:
+            self._total.clear()
+            self._by_cluster.clear()
+        return {"total": {}, "byCluster": {}}
+
+
 class LocalEksApp:
     def __init__(self, store: Store, faults: Faults, stopping: threading.Event) -> None:
         self.store = store
         self.faults = faults
         self.stopping = stopping
+        self.calls = Calls()
         self.moto = DomainDispatcherApplication(create_backend_app)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -152,6 +194,7 @@ class LocalEksApp:
 
         who = RequestIdentity(environ)
         operation, uri = match_operation(environ, who.service)
+        self.calls.count(who.service, operation, uri.get("name"))
         rule = self.faults.take(who.service, operation)
         if rule is not None:
             log.info("fault %s on %s %s (%s)", rule.kind, environ.get("REQUEST_METHOD"), path, operation)
@@ -294,6 +337,8 @@ class LocalEksApp:
             ("GET", "/_localeks/faults"): lambda _: self.faults.snapshot(),
             ("POST", "/_localeks/faults"): self.faults.add,
             ("DELETE", "/_localeks/faults"): lambda _: self.faults.clear(),
+            ("GET", "/_localeks/calls"): lambda _: self.calls.snapshot(),
+            ("DELETE", "/_localeks/calls"): lambda _: self.calls.clear(),
         }
         handler = routes.get((method, path))
         if handler is None:

@@ -77,6 +77,13 @@ class LocalEks:
     def clear_faults(self) -> dict[str, Any]:
         return self.admin("DELETE", "faults")
 
+    def calls(self) -> dict[str, Any]:
+        """Every AWS API request served: {"total": {"eks:DescribeNodegroup": n, ...}, "byCluster": {...}}."""
+        return self.admin("GET", "calls")
+
+    def clear_calls(self) -> dict[str, Any]:
+        return self.admin("DELETE", "calls")
+
     def finish_updates(self, **which: str) -> dict[str, Any]:
         return self.admin("POST", "finish-updates", which)
 
