@@ -67,7 +67,7 @@ SUBSTITUTIONS = {
 # test values above. The updater keeps ALLOWED_CLUSTERS unset (any cluster).
 PLANNER_ENV = {
     "FLEET_BUCKET": FLEET_BUCKET,
-    "ALLOWED_CLUSTERS": "sam-*,fl-*",
+    "ALLOWED_CLUSTERS": "sam-*,fl-*,prod-*,staging-*",
     "UPDATE_TIMEOUT_SECONDS": str(SUBSTITUTIONS["UpdateNodegroupStateMachine"]["UpdateTimeoutSeconds"]),
     "FLEET_MAX_CONCURRENCY": "1",
     "FLEET_TOLERATED_FAILURE_PERCENTAGE": "0",

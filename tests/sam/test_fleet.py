@@ -1,0 +1,312 @@
+"""Local executions of the fleet state machine template.yaml deploys (statemachine/roll-fleet.asl.json).
+
+The planner and the updater are the release binaries behind their Runtime API emulators; EKS,
+SSM, S3 (the stack's bucket), SNS (the notification topic) and Step Functions (the nested
+update executions, the distributed Maps) are the local endpoint's (conftest.py, sfnlocal.py).
+Each test seeds clusters of its own, rolls them, and checks the report in the bucket and the
+execution's output against the world the local EKS endpoint holds afterwards.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import conftest
+import pytest
+
+import testkit as tk
+
+FLEET_EVENTS = sorted((tk.EVENTS_DIR / "fleet").glob("*.json"))
+FLEET_WORLD = json.loads((tk.FIXTURES_DIR / "fleet-world.json").read_text())
+FLEET_EXPECTED = json.loads((tk.FIXTURES_DIR / "fleet-expected.json").read_text())
+
+pytestmark = pytest.mark.usefixtures("logs_on_failure")
+
+FLEET = "RollFleetStateMachine"
+UPDATE = "UpdateNodegroupStateMachine"
+LATEST = "1.31.7-20251120"
+OLD = "1.31.2-20241115"
+COUNT_KEYS = ("updated", "upToDate", "deferred", "wouldUpdate", "failed", "notStarted")
+
+
+def seed(stack, clusters):
+    """Clusters of the test's own: {name: [node group spec, ...]} or {name: {spec}}."""
+    specs = []
+    for name, spec in clusters.items():
+        if isinstance(spec, list):
+            spec = {"nodegroups": spec}
+        specs.append(
+            {
+                "name": name,
+                "version": "1.31",
+                "latestReleases": {"1.31": LATEST, "1.32": "1.32.1-20251120"},
+                "publishLatestToSsm": True,
+                **spec,
+            }
+        )
+    stack.eks.seed({"clusters": specs})
+
+
+def behind(name, **extra):
+    return {"name": name, "version": "1.31", "releaseVersion": OLD, "pollsInProgress": 1, **extra}
+
+
+def current(name, **extra):
+    return {"name": name, "version": "1.31", "releaseVersion": LATEST, **extra}
+
+
+def report(stack, fleet):
+    s3 = stack.s3()
+    body = s3.get_object(Bucket=conftest.FLEET_BUCKET, Key=f"fleet/{fleet}/report.json")["Body"].read()
+    rows = json.loads(body)
+    text = s3.get_object(Bucket=conftest.FLEET_BUCKET, Key=f"fleet/{fleet}/report.csv")["Body"].read().decode()
+    csv_rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(csv_rows) == len(rows)
+    for row, line in zip(rows, csv_rows, strict=True):
+        assert list(line) == list(row), "the CSV has the JSON's columns, in order"
+        for key, value in row.items():
+            assert line[key] == ("" if value is None else str(value)), (key, row, line)
+    return rows
+
+
+def by_name(rows):
+    return {(r["clusterName"], r["nodegroupName"]): r for r in rows}
+
+
+def waves_rolled(ex):
+    """How many times the wave Map ran (each wave one Map Run of nested update executions)."""
+    return sum(e["stateEnteredEventDetails"]["name"] == "RollWave" for e in ex.events("MapStateEntered"))
+
+
+def check_counts(summary, rows):
+    counts = summary["counts"]
+    assert counts["targets"] == len(rows)
+    assert sum(counts[k] for k in COUNT_KEYS) == counts["targets"], counts
+    assert counts["failed"] == sum(r["status"] in ("FAILED", "TIMED_OUT", "ABORTED") for r in rows)
+    assert counts["notStarted"] + counts["wouldUpdate"] == sum(r["status"] == "NOT_STARTED" for r in rows)
+
+
+def test_selectors_discover_with_globs_exclusions_and_tags(stack):
+    seed(
+        stack,
+        {
+            "fl-prod-a": [behind("web", tags={"team": "web"}), behind("gpu-1", tags={"team": "web"}), behind("db")],
+            "fl-prod-b": [behind("web", tags={"team": "web"}), current("api", tags={"team": "web"})],
+            "fl-stage": [behind("web", tags={"team": "web"})],
+        },
+    )
+    ex = stack.run(
+        FLEET,
+        {
+            "selectors": [
+                {
+                    "clusters": ["fl-prod-?"],
+                    "excludeNodegroups": ["gpu-*"],
+                    "nodegroupTags": {"team": "web"},
+                    "request": {"version": "cluster"},
+                }
+            ],
+            "maxConcurrency": 2,
+        },
+        timeout=300,
+    )
+
+    assert ex.status == "SUCCEEDED", ex.explain()
+    fleet = ex.arn.split(":")[-1]
+    rows = report(stack, fleet)
+    assert [(r["clusterName"], r["nodegroupName"]) for r in rows] == [
+        ("fl-prod-a", "web"),
+        ("fl-prod-b", "api"),
+        ("fl-prod-b", "web"),
+    ]
+    found = by_name(rows)
+    assert found["fl-prod-a", "web"]["status"] == "SUCCEEDED"
+    assert found["fl-prod-a", "web"]["toReleaseVersion"] == LATEST
+    assert found["fl-prod-b", "api"]["status"] == "SETTLED" and found["fl-prod-b", "api"]["planned"] == "UpToDate"
+    assert found["fl-prod-b", "api"]["executionArn"] is None
+    for row in rows:
+        assert row["selector"] == 0 and row["wave"] == 0
+    summary = ex.output
+    assert summary["fleet"] == fleet
+    assert summary["counts"]["updated"] == 2 and summary["counts"]["upToDate"] == 1
+    check_counts(summary, rows)
+    assert summary["report"] == {
+        "bucket": conftest.FLEET_BUCKET,
+        "json": f"fleet/{fleet}/report.json",
+        "csv": f"fleet/{fleet}/report.csv",
+    }
+    # The world: what rolled was updated, what the selector left out was not touched.
+    for cluster, nodegroup in [("fl-prod-a", "web"), ("fl-prod-b", "web")]:
+        ng = stack.eks.nodegroup_state(cluster, nodegroup)
+        assert ng["releaseVersion"] == LATEST and ng["updatesCreated"] == 1
+        assert found[cluster, nodegroup]["updateId"] and found[cluster, nodegroup]["updateStatus"] == "Successful"
+    for cluster, nodegroup in [("fl-prod-a", "gpu-1"), ("fl-prod-a", "db"), ("fl-stage", "web"), ("fl-prod-b", "api")]:
+        assert stack.eks.nodegroup_state(cluster, nodegroup)["updateNodegroupVersionCalls"] == 0
+
+
+def test_each_nodegroup_once_explicit_targets_first_then_selectors_in_order(stack):
+    seed(stack, {"fl-ovl": [current("web"), current("api"), current("db")]})
+    ex = stack.run(
+        FLEET,
+        {
+            "targets": [{"clusterName": "fl-ovl", "nodegroupName": "web", "wave": 5}],
+            "selectors": [
+                {"clusters": ["fl-ovl"], "nodegroups": ["api"], "wave": 1},
+                {"clusters": ["fl-o*"], "wave": 2},
+            ],
+        },
+    )
+
+    assert ex.status == "SUCCEEDED", ex.explain()
+    rows = report(stack, ex.arn.split(":")[-1])
+    assert [(r["nodegroupName"], r["wave"], r["selector"]) for r in rows] == [
+        ("web", 5, None),
+        ("api", 1, 0),
+        ("db", 2, 1),
+    ]
+    # Nothing needed an update: planning settled all three, no wave ran.
+    assert all(r["status"] == "SETTLED" for r in rows)
+    assert waves_rolled(ex) == 0
+    assert [w["wave"] for w in ex.output["waves"]] == [1, 2, 5]
+
+
+def test_a_dry_run_plans_and_reports_and_starts_nothing(stack):
+    seed(stack, {"fl-dry": [behind("web"), current("api"), behind("db", status="CREATE_FAILED")]})
+    ex = stack.run(FLEET, {"selectors": [{"clusters": ["fl-dry"]}], "dryRun": True})
+
+    assert ex.status == "SUCCEEDED", ex.explain()
+    rows = by_name(report(stack, ex.arn.split(":")[-1]))
+    assert rows["fl-dry", "web"]["status"] == "NOT_STARTED" and rows["fl-dry", "web"]["planned"] == "Update"
+    assert rows["fl-dry", "api"]["status"] == "SETTLED"
+    assert rows["fl-dry", "db"]["status"] == "FAILED" and rows["fl-dry", "db"]["error"] == "PreconditionFailed"
+    counts = ex.output["counts"]
+    assert (counts["wouldUpdate"], counts["upToDate"], counts["failed"], counts["notStarted"]) == (1, 1, 1, 0)
+    assert ex.output["dryRun"] is True
+    assert waves_rolled(ex) == 0
+    for ng in ("web", "api", "db"):
+        assert stack.eks.nodegroup_state("fl-dry", ng)["updateNodegroupVersionCalls"] == 0
+
+
+def test_a_failed_canary_wave_stops_the_next_wave(stack):
+    stack.notifications()  # what earlier rolls sent
+    seed(
+        stack,
+        {"fl-canary": [behind("canary", updateOutcome="Failed"), behind("web"), behind("api")]},
+    )
+    ex = stack.run(
+        FLEET,
+        {
+            "targets": [{"clusterName": "fl-canary", "nodegroupName": "canary", "wave": 0}],
+            "selectors": [{"clusters": ["fl-canary"], "wave": 1}],
+            "toleratedFailurePercentage": 0,
+        },
+        timeout=300,
+    )
+
+    assert ex.status == "FAILED", ex.explain()
+    assert ex.error == "FleetRollFailed"
+    summary = json.loads(ex.cause)
+    fleet = ex.arn.split(":")[-1]
+    rows = by_name(report(stack, fleet))
+    canary = rows["fl-canary", "canary"]
+    assert canary["status"] == "FAILED" and canary["error"] == "UpdateFailed"
+    assert "PodEvictionFailure" in canary["cause"]
+    assert canary["executionArn"].split(":")[6] == conftest.UPDATE_SM_NAME
+    for ng in ("web", "api"):
+        assert rows["fl-canary", ng]["status"] == "NOT_STARTED"
+        assert stack.eks.nodegroup_state("fl-canary", ng)["updateNodegroupVersionCalls"] == 0
+    assert summary["counts"]["failed"] == 1 and summary["counts"]["notStarted"] == 2
+    assert summary["failures"] == [
+        {
+            "clusterName": "fl-canary",
+            "nodegroupName": "canary",
+            "wave": 0,
+            "error": "UpdateFailed",
+            "cause": canary["cause"][:500] + ("…" if len(canary["cause"]) > 500 else ""),
+        }
+    ]
+    check_counts(summary, list(rows.values()))
+    assert waves_rolled(ex) == 1
+    # One readable message to the notification topic.
+    [notice] = stack.notifications(wait_seconds=2)
+    assert notice["Subject"] == f"EKS fleet roll FAILED: 0 updated, 1 failed of 3 ({fleet})"
+    assert "fl-canary/canary (wave 0): UpdateFailed" in notice["Message"]
+    assert f"s3://{conftest.FLEET_BUCKET}/fleet/{fleet}/report.csv" in notice["Message"]
+
+
+def test_failures_within_the_tolerance_let_every_wave_run(stack):
+    seed(stack, {"fl-tol": [behind("bad", updateOutcome="Failed"), behind("good1"), behind("good2")]})
+    ex = stack.run(
+        FLEET,
+        {
+            "targets": [{"clusterName": "fl-tol", "nodegroupName": "bad", "wave": 0}],
+            "selectors": [{"clusters": ["fl-tol"], "wave": 1}],
+            "toleratedFailurePercentage": 34,
+        },
+        timeout=300,
+    )
+
+    assert ex.status == "SUCCEEDED", ex.explain()  # 1 of 3 failed: 33.3 % <= 34 %
+    counts = ex.output["counts"]
+    assert (counts["failed"], counts["updated"]) == (1, 2)
+    assert [(w["wave"], w["failed"], w["updated"]) for w in ex.output["waves"]] == [(0, 1, 0), (1, 0, 2)]
+    assert ex.output["failures"][0]["nodegroupName"] == "bad"
+
+
+def test_a_control_plane_being_updated_is_waited_for(stack):
+    seed(
+        stack,
+        {"fl-cp": {"version": "1.32", "updatingDescribes": 2, "nodegroups": [behind("web"), behind("api")]}},
+    )
+    ex = stack.run(FLEET, {"selectors": [{"clusters": ["fl-cp"], "request": {"version": "cluster"}}]}, timeout=300)
+
+    assert ex.status == "SUCCEEDED", ex.explain()
+    rows = report(stack, ex.arn.split(":")[-1])
+    assert [r["status"] for r in rows] == ["SUCCEEDED", "SUCCEEDED"]
+    assert [r["toVersion"] for r in rows] == ["1.32", "1.32"]
+    for ng in ("web", "api"):
+        assert stack.eks.nodegroup_state("fl-cp", ng)["version"] == "1.32"
+
+
+def test_an_invalid_input_fails_before_any_call(stack):
+    ex = stack.run(FLEET, {"selector": [{"clusters": ["*"]}], "maxConcurrency": "5"})
+
+    assert ex.status == "FAILED", ex.explain()
+    assert ex.error == "InvalidInput"
+    message = json.loads(ex.cause)["errorMessage"]
+    assert "selectors" in message and "maxConcurrency" in message
+    listed = stack.s3().list_objects_v2(Bucket=conftest.FLEET_BUCKET, Prefix=f"fleet/{ex.arn.split(':')[-1]}/")
+    assert listed.get("KeyCount", 0) == 0
+
+
+def test_every_fleet_event_has_an_expectation():
+    assert FLEET_EVENTS, "events/fleet/ is empty"
+    assert {p.name for p in FLEET_EVENTS} == set(FLEET_EXPECTED)
+
+
+@pytest.mark.parametrize("path", FLEET_EVENTS, ids=lambda p: p.name)
+def test_each_fleet_event_rolls_the_fleet_world_as_expected(stack, path):
+    # Each input of events/fleet/ against tests/fixtures/fleet-world.json, seeded afresh.
+    stack.eks.seed(FLEET_WORLD)
+    want = FLEET_EXPECTED[path.name]
+    ex = stack.run(FLEET, json.loads(path.read_text()), timeout=300)
+
+    assert ex.status == want["status"], ex.explain()
+    if ex.status == "FAILED":
+        assert ex.error == want["error"]
+        message = json.loads(ex.cause)["errorMessage"]
+        for field in want["causeMentions"]:
+            assert field in message, message
+        return
+    assert ex.output["counts"] == want["counts"]
+    rows = report(stack, ex.arn.split(":")[-1])
+    assert [[r["clusterName"], r["nodegroupName"], r["wave"], r["status"]] for r in rows] == want["records"]
+    check_counts(ex.output, rows)
+    for row in rows:
+        ng = stack.eks.nodegroup_state(row["clusterName"], row["nodegroupName"])
+        if row["status"] == "SUCCEEDED":
+            assert (ng["version"], ng["releaseVersion"]) == (row["toVersion"], row["toReleaseVersion"]), row
+        else:
+            assert ng["updateNodegroupVersionCalls"] == 0, row
