@@ -310,3 +310,34 @@ def test_each_fleet_event_rolls_the_fleet_world_as_expected(stack, path):
             assert (ng["version"], ng["releaseVersion"]) == (row["toVersion"], row["toReleaseVersion"]), row
         else:
             assert ng["updateNodegroupVersionCalls"] == 0, row
+
+
+def test_allowed_clusters_bound_discovery_and_refuse_explicit_targets(stack):
+    # The planner's ALLOWED_CLUSTERS (conftest.PLANNER_ENV) admits fl-*, not other-*.
+    seed(stack, {"fl-allowed": [current("web")], "other-denied": [behind("web")]})
+    stack.eks.clear_calls()
+    ex = stack.run(
+        FLEET,
+        {
+            "targets": [{"clusterName": "other-denied", "nodegroupName": "web"}],
+            "selectors": [{"clusters": ["other-*", "fl-allowed"]}],
+        },
+    )
+
+    assert ex.status == "FAILED", ex.explain()  # 1 refusal of 2 targets, tolerance 0
+    assert ex.error == "FleetRollFailed"
+    rows = report(stack, ex.arn.split(":")[-1])
+    assert [(r["clusterName"], r["nodegroupName"], r["status"], r["error"]) for r in rows] == [
+        ("other-denied", "web", "FAILED", "NotAllowed"),
+        ("fl-allowed", "web", "SETTLED", None),
+    ]
+    assert waves_rolled(ex) == 0, "refusals past the tolerance stop the roll before any wave"
+    calls = stack.eks.calls()
+    assert "other-denied" not in calls["byCluster"], calls["byCluster"]
+    assert calls["byCluster"]["fl-allowed"] == {
+        "eks:DescribeCluster": 1,
+        "eks:ListNodegroups": 1,
+        "eks:DescribeNodegroup": 1,
+    }
+    assert calls["total"]["eks:ListClusters"] >= 1
+    assert stack.eks.nodegroup_state("other-denied", "web")["updateNodegroupVersionCalls"] == 0
