@@ -54,6 +54,15 @@ e2e: build
 sam: build
 	tests/sam/check.sh all
 
+## scale: the fleet at EKS's default quotas: 100 clusters × 30 node groups, a tenth behind,
+## rolled to the end through the shipped definitions (make test rolls 10 × 30), every
+## history and payload measured against Step Functions' limits. FLEET_SCALE_LATENCY_MS
+## (default 0) injects that latency into every local AWS call.
+.PHONY: scale
+scale: build
+	FLEET_SCALE_CLUSTERS=$${FLEET_SCALE_CLUSTERS:-100} $(WITH_VENV) $(PYTHON) -m pytest -q -s -p no:cacheprovider \
+	  tests/sam/test_fleet_scale.py
+
 ## fuzz: the parsing property tests with many more cases than `make test` runs.
 fuzz:
 	PROPTEST_CASES=$${PROPTEST_CASES:-100000} cargo test --locked --release --test integration fuzz_parse
