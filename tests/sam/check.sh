@@ -115,12 +115,19 @@ sam_build() {
     sleep 10
   done
   rm -f "$log"
-  local bin=.aws-sam/build/UpdaterFunction/bootstrap
-  [[ -x $bin ]] || { echo "sam build made no $bin" >&2; return 1; }
-  # An x86-64 ELF executable (e_machine 0x3e at offset 18).
-  [[ $(head -c 4 "$bin" | od -An -c | tr -d ' ') == 177ELF ]] || { echo "$bin is not an ELF file" >&2; return 1; }
-  [[ $(od -An -tx1 -j18 -N2 "$bin" | tr -d ' ') == 3e00 ]] || { echo "$bin is not x86-64" >&2; return 1; }
+  local function bin
+  for function in UpdaterFunction PlannerFunction; do
+    bin=.aws-sam/build/$function/bootstrap
+    [[ -x $bin ]] || { echo "sam build made no $bin" >&2; return 1; }
+    # An x86-64 ELF executable (e_machine 0x3e at offset 18).
+    [[ $(head -c 4 "$bin" | od -An -c | tr -d ' ') == 177ELF ]] || { echo "$bin is not an ELF file" >&2; return 1; }
+    [[ $(od -An -tx1 -j18 -N2 "$bin" | tr -d ' ') == 3e00 ]] || { echo "$bin is not x86-64" >&2; return 1; }
+  done
+  # Each function its own binary, not one package twice.
+  ! cmp -s .aws-sam/build/UpdaterFunction/bootstrap .aws-sam/build/PlannerFunction/bootstrap ||
+    { echo "the updater and the planner were built as the same binary" >&2; return 1; }
   grep -q 'DefinitionUri: ../../statemachine/update-nodegroup.asl.json' .aws-sam/build/template.yaml
+  grep -q 'DefinitionUri: ../../statemachine/roll-fleet.asl.json' .aws-sam/build/template.yaml
 }
 
 build() {
