@@ -467,25 +467,28 @@ impl FleetPlanner {
         clusters: &[ClusterEntry],
         deadline: &Deadline,
     ) -> Result<(Vec<ObservedTarget>, Vec<ClusterFailure>), Error> {
-        let read: Vec<(ClusterName, Option<ClusterCheckpoint>)> = stream::iter(clusters)
-            .map(|entry| async move {
-                let cluster = ClusterName::parse(&entry.cluster)
-                    .map_err(|e| objects.unusable(&objects.clusters(), &e.to_string()))?;
-                match objects
-                    .get_json(&objects.observed(entry.index), deadline)
-                    .await
-                {
-                    Ok(checkpoint) => Ok((cluster, Some(checkpoint))),
-                    Err(error) if error.kind() == ErrorKind::NotFound => Ok((cluster, None)),
-                    Err(error) => Err(error),
-                }
-            })
-            .buffered(READ_CONCURRENCY)
-            .try_collect()
-            .await?;
+        let read: Vec<(&ClusterEntry, ClusterName, Option<ClusterCheckpoint>)> =
+            stream::iter(clusters)
+                .map(|entry| async move {
+                    let cluster = ClusterName::parse(&entry.cluster)
+                        .map_err(|e| objects.unusable(&objects.clusters(), &e.to_string()))?;
+                    match objects
+                        .get_json(&objects.observed(entry.index), deadline)
+                        .await
+                    {
+                        Ok(checkpoint) => Ok((entry, cluster, Some(checkpoint))),
+                        Err(error) if error.kind() == ErrorKind::NotFound => {
+                            Ok((entry, cluster, None))
+                        }
+                        Err(error) => Err(error),
+                    }
+                })
+                .buffered(READ_CONCURRENCY)
+                .try_collect()
+                .await?;
         let mut targets = Vec::new();
         let mut failures = Vec::new();
-        for (cluster, checkpoint) in read {
+        for (entry, cluster, checkpoint) in read {
             let checkpoint = checkpoint.unwrap_or_else(|| {
                 let error = Error::about(
                     ErrorKind::ServiceError,
@@ -510,9 +513,9 @@ impl FleetPlanner {
                 });
             }
             for target in &checkpoint.targets {
-                let restored = target
-                    .restore()
-                    .map_err(|problem| objects.unusable(&objects.observed(0), &problem))?;
+                let restored = target.restore().map_err(|problem| {
+                    objects.unusable(&objects.observed(entry.index), &problem)
+                })?;
                 targets.push(restored);
             }
         }
