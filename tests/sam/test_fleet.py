@@ -341,3 +341,34 @@ def test_allowed_clusters_bound_discovery_and_refuse_explicit_targets(stack):
     }
     assert calls["total"]["eks:ListClusters"] >= 1
     assert stack.eks.nodegroup_state("other-denied", "web")["updateNodegroupVersionCalls"] == 0
+
+
+def test_a_cluster_that_cannot_be_read_is_a_failed_record_and_fails_its_targets(stack):
+    seed(stack, {"fl-denied": [behind("web"), behind("api")]})
+    # The observation's DescribeCluster is refused (Start lists clusters, describes none).
+    stack.eks.faults({"operation": "DescribeCluster", "kind": "denied", "count": 1})
+    try:
+        ex = stack.run(
+            FLEET,
+            {
+                "targets": [{"clusterName": "fl-denied", "nodegroupName": "web"}],
+                "selectors": [{"clusters": ["fl-denied"], "wave": 3}],
+                "toleratedFailurePercentage": 100,
+            },
+        )
+    finally:
+        left = stack.eks.faults()["rules"]
+        stack.eks.clear_faults()
+
+    assert left == [], left
+    assert ex.status == "SUCCEEDED", ex.explain()
+    rows = report(stack, ex.arn.split(":")[-1])
+    assert [(r["nodegroupName"], r["wave"], r["selector"], r["status"], r["error"]) for r in rows] == [
+        ("web", 0, None, "FAILED", "AccessDenied"),
+        (None, 3, 0, "FAILED", "AccessDenied"),
+    ]
+    assert "fl-denied" in rows[1]["cause"]
+    assert ex.output["counts"]["failed"] == 2 and ex.output["counts"]["targets"] == 2
+    assert ex.output["failures"][1]["nodegroupName"] is None
+    for ng in ("web", "api"):
+        assert stack.eks.nodegroup_state("fl-denied", ng)["updateNodegroupVersionCalls"] == 0
