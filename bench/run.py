@@ -8,6 +8,11 @@ and per target, on loopback only:
 - ``floor``  examples/hello_runtime.rs, same profile: lambda_runtime echoing the event;
 - ``python`` bench/peer/handler.py, Python 3.11 + boto3 under awslambdaric (bench/.venv).
 
+Beside them, the package's other Lambda binaries (``planner``: the fleet planner), same
+profile, for their init, peak RSS and package only: each of their invocations is a step
+refused ``InvalidInput`` before any call, so they run against the canned target alone,
+where the answer and the absence of any call are checked.
+
 Two targets the functions call: ``canned`` (bench/standin.py, fast and stateless: our own
 overhead) and ``moto`` (tests/localeks, the stateful local EKS endpoint).
 
@@ -52,6 +57,7 @@ from testkit import HarnessError, LocalEks, Process, RuntimeApi, install_sigterm
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
 OURS = ROOT / "target/lambda/eks-nodegroup-updater/bootstrap"
+PLANNER = ROOT / "target/lambda/eks-fleet-planner/bootstrap"
 FLOOR = ROOT / "target/lambda/hello_runtime/bootstrap"
 PEER_PYTHON = BENCH / ".venv/bin/python"
 PEER_DIR = BENCH / "peer"
@@ -61,6 +67,17 @@ PEER_VENDORED = ["boto3", "botocore", "s3transfer", "jmespath", "python-dateutil
 # What the emulator tells a subject it is (Lambda-Runtime-Invoked-Function-Arn).
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:bench"
 SUBJECTS = ("ours", "floor", "python")
+# The other functions of the package, measured beside ours for init, peak RSS and package.
+FUNCTIONS = ("planner",)
+# What each needs in its environment (the template's), and the steps it is invoked with
+# in turn: neither needs an object in the bucket or makes any call, both end InvalidInput.
+FUNCTION_ENV = {"planner": {"FLEET_BUCKET": "bench-bucket"}}
+FUNCTION_EVENTS = {
+    "planner": [
+        {"action": "decide"},  # no `fleet`: not a step
+        {"action": "start", "fleet": "bench", "input": {}},  # neither targets nor selectors
+    ]
+}
 TARGETS = ("canned", "moto")
 MIB = 1024 * 1024
 
@@ -168,13 +185,29 @@ def subject_env(name: str, api: RuntimeApi, endpoint: str, home: Path, extra: di
     return env
 
 
-def event_for(target: str, cluster: str, i: int) -> dict:
+def runs_in(subject: str, target: str) -> bool:
+    """The other functions make no call: they run against the canned target only."""
+    return subject not in FUNCTIONS or target == "canned"
+
+
+def event_for(subject: str, target: str, cluster: str, i: int) -> dict:
+    if subject in FUNCTIONS:
+        events = FUNCTION_EVENTS[subject]
+        return events[i % len(events)]
     if target == "canned":
         return {"clusterName": "prod", "nodegroupName": "workers", "version": "1.31"}
     return {"clusterName": cluster, "nodegroupName": f"ng-{i}", "version": "1.31"}
 
 
 def check_answer(subject: str, event: dict, result) -> None:
+    if subject in FUNCTIONS:
+        error = result.body if not result.ok else None
+        if not (isinstance(error, dict) and error.get("errorType") == "InvalidInput"):
+            raise BenchError(
+                f"{subject}: expected an InvalidInput error for {event!r}, got"
+                f" {'an error' if not result.ok else 'an answer'} {result.raw[:500]!r}"
+            )
+        return
     if not result.ok:
         raise BenchError(f"{subject}: function error {result.raw[:500]!r}")
     answer = result.json()
@@ -223,11 +256,13 @@ async def one_process(
     subject: str, target: str, rnd: int, args, endpoint: str, eks: LocalEks | None, canned: CannedEks, budget: Budget
 ) -> Run:
     cluster = f"b{rnd + 1000}-{subject}"
-    if target == "moto" and subject != "floor":
+    if target == "moto" and subject != "floor" and subject not in FUNCTIONS:
         seed_cluster(eks, cluster, args.warm + 1)
     api = await RuntimeApi(FUNCTION_ARN).start()
     argv, cwd = subject_argv(subject, args)
-    env = subject_env(subject, api, endpoint, args.out / "home", args.env.get(subject, {}))
+    env = subject_env(
+        subject, api, endpoint, args.out / "home", FUNCTION_ENV.get(subject, {}) | args.env.get(subject, {})
+    )
     log = args.out / "logs" / f"{target}-{subject}.log"
     calls_before = dict(canned.calls)
     connections_before = canned.connections
@@ -241,7 +276,7 @@ async def one_process(
         timings = []
         warm_cpu_start = None
         for i in range(args.warm + 1):
-            event = event_for(target, cluster, i)
+            event = event_for(subject, target, cluster, i)
             result = await _until(api.invoke(event, args.timeout), proc, subject, budget, args.timeout)
             check_answer(subject, event, result)
             timings.append(result.latency_ns / 1e6)
@@ -259,7 +294,11 @@ async def one_process(
             proc.stop(1.0)
         await api.close()
     calls = {k: v - calls_before.get(k, 0) for k, v in canned.calls.items() if v - calls_before.get(k, 0)}
-    if target == "canned" and subject != "floor":
+    if target == "canned" and subject in FUNCTIONS:
+        opened = canned.connections - connections_before
+        if calls or opened:
+            raise BenchError(f"{subject}: made calls {calls} over {opened} connections, expected none")
+    elif target == "canned" and subject != "floor":
         expected = {
             op: args.warm + 1
             for op in ("DescribeNodegroup", "DescribeCluster", "GetParameter", "UpdateNodegroupVersion")
@@ -403,8 +442,8 @@ def table(figs, target: str) -> str:
     f = figs[target]
     columns = SUBJECTS
     get = lambda s, k: f[s][k] if s in f else None  # noqa: E731
-    n_cold = {s: f[s]["cold starts"] for s in f}
-    n_warm = {s: f[s]["warm invocations"] for s in f}
+    n_cold = {s: f[s]["cold starts"] for s in f if s not in FUNCTIONS}
+    n_warm = {s: f[s]["warm invocations"] for s in f if s not in FUNCTIONS}
     lines = [
         f"**{target}** — cold starts per subject: {n_cold}; warm invocations pooled: {n_warm}",
         "",
@@ -419,7 +458,7 @@ def table(figs, target: str) -> str:
             + f" | {_ratio(get('ours', key), get('floor', key))} | {_ratio(get('ours', key), get('python', key))}"
             + f" | {_ratio(get('python', key), get('floor', key))} |"
         )
-    variants = [s for s in f if s not in SUBJECTS]
+    variants = [s for s in f if s not in SUBJECTS and s not in FUNCTIONS]
     if variants:
         lines += ["", f"**{target}, variants** (run in the same rounds as the subjects above)", ""]
         head = "| figure | ours |" + "".join(f" {v} | {v} ÷ ours | {v} ÷ floor | {v} ÷ python |" for v in variants)
@@ -432,6 +471,41 @@ def table(figs, target: str) -> str:
                     f" {_ratio(get(v, key), get('floor', key))} | {_ratio(get(v, key), get('python', key))} |"
                 )
             lines.append(row)
+    return "\n".join(lines)
+
+
+# What the other functions are measured for: their invocations are refusals, not work.
+FUNCTION_ROWS = ("init ms", "init CPU ms", "peak RSS MiB", "package zipped MiB", "package raw MiB")
+
+
+def functions_table(figs, invocations: int) -> str | None:
+    """The other functions beside ours and the floor (canned target): init, RSS, package."""
+    f = figs.get("canned", {})
+    functions = [s for s in FUNCTIONS if s in f]
+    if not functions:
+        return None
+    get = lambda s, k: f[s][k] if s in f else None  # noqa: E731
+    n_cold = {s: f[s]["cold starts"] for s in ("ours", *functions, "floor") if s in f}
+    columns = ["ours", *functions, "floor"]
+    ratios = [(s, "floor") for s in functions] + [("ours", "floor")] + [(s, "ours") for s in functions]
+    lines = [
+        f"**functions** (canned) — cold starts per subject: {n_cold}; {invocations} invocations per process,"
+        f" for {', '.join(functions)} each a step refused InvalidInput before any call",
+        "",
+        "| figure | " + " | ".join(columns) + " | " + " | ".join(f"{a} ÷ {b}" for a, b in ratios) + " |",
+        "|---|" + "---:|" * (len(columns) + len(ratios)),
+    ]
+    for key, label, fmt in ROWS:
+        if key not in FUNCTION_ROWS:
+            continue
+        cells = [fmt.format(get(s, key)) if get(s, key) is not None else "–" for s in columns]
+        lines.append(
+            f"| {label} | "
+            + " | ".join(cells)
+            + " | "
+            + " | ".join(_ratio(get(a, key), get(b, key)) for a, b in ratios)
+            + " |"
+        )
     return "\n".join(lines)
 
 
@@ -525,18 +599,22 @@ async def bench(args) -> int:
             for target in args.targets:
                 endpoint = canned.url if target == "canned" else eks.url
                 for subject in args.subjects:
+                    if not runs_in(subject, target):
+                        continue
                     await one_process(subject, target, rnd, args, endpoint, eks, canned, budget)
         for rnd in range(args.rounds):
             order = [args.subjects[(rnd + k) % len(args.subjects)] for k in range(len(args.subjects))]
             for target in args.targets:
                 endpoint = canned.url if target == "canned" else eks.url
                 for subject in order:
+                    if not runs_in(subject, target):
+                        continue
                     run = await one_process(subject, target, rnd, args, endpoint, eks, canned, budget)
                     runs.append(run)
                     if args.verbose:
                         warm_p50 = statistics.median(run.warm_ms) if run.warm_ms else float("nan")
                         print(
-                            f"  round {rnd + 1}/{args.rounds} {target:6} {subject:6} init {run.init_ms:7.1f} ms"
+                            f"  round {rnd + 1}/{args.rounds} {target:6} {subject:7} init {run.init_ms:7.1f} ms"
                             f"  first {run.first_ms:7.2f} ms  warm p50 {warm_p50:6.3f} ms"
                             f"  VmHWM {(run.vm_hwm_kib or 0) / 1024:5.1f} MiB"
                             f"  CPU/warm {run.warm_cpu_ms or 0:6.3f} ms (harness {run.harness_cpu_ms or 0:6.3f} ms)",
@@ -557,6 +635,10 @@ async def bench(args) -> int:
     info["floor"] = (
         f"{args.floor.relative_to(ROOT) if args.floor.is_relative_to(ROOT) else args.floor} sha256:{sha256(args.floor)}"
     )
+    for name in FUNCTIONS:
+        if name in args.rust:
+            path = args.rust[name]
+            info[name] = f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path} sha256:{sha256(path)}"
 
     report = [
         f"# bench — {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, {elapsed:.0f} s",
@@ -567,7 +649,7 @@ async def bench(args) -> int:
         + "".join(
             f", {n} = {p.relative_to(ROOT) if p.is_relative_to(ROOT) else p} sha256:{sha256(p)}"
             for n, p in args.rust.items()
-            if n != "ours"
+            if n != "ours" and n not in FUNCTIONS
         )
         + (f", extra env {args.env}" if args.env else "")
         + (f", wrapped in {args.wrap!r}" if args.wrap else ""),
@@ -575,6 +657,9 @@ async def bench(args) -> int:
     ]
     for target in figs:
         report += [table(figs, target), ""]
+    functions = functions_table(figs, args.warm + 1)
+    if functions:
+        report += [functions, ""]
     if args.smoke:
         report.append("smoke run: every answer checked; the figures mean nothing (a few invocations, any build).")
     else:
@@ -608,12 +693,22 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--warm", type=int, default=50, help="warm invocations per process (default 50; rounds × warm ≥ 1000)"
     )
     ap.add_argument("--targets", default=",".join(TARGETS), help="canned,moto (default both)")
-    ap.add_argument("--subjects", default=",".join(SUBJECTS), help="ours,floor,python (default all)")
+    ap.add_argument(
+        "--subjects",
+        default=",".join(SUBJECTS + FUNCTIONS),
+        help="ours,floor,python,planner (default all; planner against canned only)",
+    )
     ap.add_argument("--warmup", type=int, default=1, help="untimed rounds first (default 1)")
     ap.add_argument(
         "--smoke", action="store_true", help="1 round, 3 warm invocations: checks that it works, times nothing"
     )
     ap.add_argument("--ours", type=Path, default=OURS, help=f"our bootstrap (default {OURS.relative_to(ROOT)})")
+    ap.add_argument(
+        "--planner",
+        type=Path,
+        default=PLANNER,
+        help=f"the fleet planner's bootstrap (default {PLANNER.relative_to(ROOT)})",
+    )
     ap.add_argument(
         "--floor", type=Path, default=FLOOR, help=f"the floor's bootstrap (default {FLOOR.relative_to(ROOT)})"
     )
@@ -641,10 +736,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = ap.parse_args(argv)
     if args.smoke:
         args.rounds, args.warm, args.warmup = 1, 3, 0
+    subjects = [s for s in args.subjects.split(",") if s]
     args.rust = {"ours": args.ours.resolve()}
+    args.rust |= {name: getattr(args, name).resolve() for name in FUNCTIONS if name in subjects}
     for v in args.variant:
         name, _, path = v.partition("=")
-        if not name or not path or name in SUBJECTS or not name.replace("-", "").replace("_", "").isalnum():
+        if not name or not path or name in SUBJECTS + FUNCTIONS or not name.replace("-", "").replace("_", "").isalnum():
             ap.error(f"--variant {v!r}: expected NAME=PATH with a new name of letters, digits, - and _")
         args.rust[name] = Path(path).resolve()
     env: dict[str, dict[str, str]] = {}
@@ -656,22 +753,23 @@ def parse_args(argv=None) -> argparse.Namespace:
         env.setdefault(subject, {})[key] = value
     args.env = env
     args.targets = [t for t in args.targets.split(",") if t]
-    args.subjects = [s for s in args.subjects.split(",") if s] + [n for n in args.rust if n != "ours"]
+    args.subjects = subjects + [n for n in args.rust if n != "ours" and n not in FUNCTIONS]
     for t in args.targets:
         if t not in TARGETS:
             ap.error(f"unknown target {t!r}")
     for s in args.subjects:
-        if s not in SUBJECTS and s not in args.rust:
+        if s not in SUBJECTS and s not in FUNCTIONS and s not in args.rust:
             ap.error(f"unknown subject {s!r}")
     if args.rounds < 1 or args.warm < 0:
         ap.error("--rounds must be ≥ 1 and --warm ≥ 0")
     args.ours, args.floor, args.out = args.ours.resolve(), args.floor.resolve(), args.out.resolve()
     for name, path in args.rust.items():
-        if name != "ours" and not path.is_file():
+        if name != "ours" and name not in FUNCTIONS and not path.is_file():
             ap.error(f"--variant {name}: {path} is not a file")
     missing = []
     if "ours" in args.subjects and not args.ours.is_file():
         missing.append(f"{args.ours}: run `make build`")
+    missing += [f"{args.rust[n]}: run `make build`" for n in FUNCTIONS if n in args.rust and not args.rust[n].is_file()]
     if "floor" in args.subjects and not args.floor.is_file():
         missing.append(f"{args.floor}: run `cargo lambda build --release --example hello_runtime`")
     if "python" in args.subjects and not PEER_PYTHON.exists():
