@@ -33,6 +33,9 @@ paths (`"Prefix.$"`) select from the Map state's input (moto read them from the 
 outputs); ResultWriter writes the manifest *and* the SUCCEEDED/FAILED result files (also when
 the Map fails, or had no items); a worker iterates over its items instead of recursing (moto
 hangs past ~950 items per worker); listObjectsV2 reads every page.
+EventBridge is moto's too; one gap is filled (_install_input_transformer_text): a rule's
+InputTransformer output reaches an SQS target as the text its InputTemplate produced, as
+EventBridge delivers it, not parsed and serialised again.
 Step Functions' hard quotas are checked (25,000 history events, 262,144-byte StartExecution
 input, 32,768-character causes), and `GET /_sfnlocal/stats` reports every execution's and map
 child's history size and largest payloads (`DELETE` forgets the map children);
@@ -165,6 +168,7 @@ def _install(self_url: str, functions: dict[str, str]) -> None:
     _install_item_reader()
     _install_limits()
     _install_error_names()
+    _install_input_transformer_text()
     # The hooks above imported more of moto's modules: route their clients here too.
     route_clients()
 
@@ -182,6 +186,65 @@ def _install_error_names() -> None:
     )
 
     aws_sdk._SERVICE_ERROR_NAMES.setdefault("eks", "Eks")
+
+
+def _install_input_transformer_text() -> None:
+    """Deliver an EventBridge InputTransformer's output to an SQS target as the text it is.
+
+    EventBridge fills the InputTemplate's placeholders and sends that text to the target (a
+    state machine is started with it as its input). moto (EventTemplateParser.parse) parses the
+    filled text as JSON and the SQS target sends `json.dumps` of that: other spacing than the
+    template's, and a text that is not JSON fails PutEvents. Here the filled text is kept with
+    the parsed value (an empty one when the text is not a JSON object), and an SQS target (FIFO
+    too) sends that text. Targets without an InputTemplate, and other targets, are moto's.
+    """
+    from moto.events import models, utils
+    from moto.sqs import sqs_backends
+
+    moto_parse = utils.EventTemplateParser.parse
+    moto_send = models.Rule._send_to_sqs_queue
+
+    class Transformed(dict):
+        """The parsed output, carrying the text EventBridge would deliver."""
+
+        text = ""
+
+    def parse(input_template: str, input_paths_map: dict, event: dict) -> dict:
+        if not input_template:
+            return moto_parse(input_template, input_paths_map, event)
+        from jsonpath_ng.ext import parse as jsonpath
+
+        text, stringify = input_template, utils.EventTemplateParser._stringify
+        for name, path in (input_paths_map or {}).items():  # as moto fills them
+            matches = jsonpath(path).find(event)
+            value = stringify(matches[0].value) if matches else None
+            if value:
+                text = text.replace(f"<{name}>", value)
+        for name, value in {
+            "aws.events.event.json": event,
+            "aws.events.event.ingestion-time": event["ingestion-time"],
+        }.items():
+            text = text.replace(f"<{name}>", stringify(value))
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = None
+        out = Transformed(parsed if isinstance(parsed, dict) else {})
+        out.text = text
+        return out
+
+    def send_to_sqs_queue(self: Any, resource_id: str, event: dict, group_id: str | None = None) -> None:
+        if not isinstance(event, Transformed):
+            return moto_send(self, resource_id, event, group_id)
+        backend = sqs_backends[self.account_id][self.region_name]
+        if group_id:  # a FIFO queue without content-based deduplication: moto's warning, nothing sent
+            wanted = ["ContentBasedDeduplication"]
+            if backend.get_queue_attributes(resource_id, wanted)["ContentBasedDeduplication"] == "false":
+                return moto_send(self, resource_id, event, group_id)
+        backend.send_message(queue_name=resource_id, message_body=event.text, group_id=group_id)
+
+    utils.EventTemplateParser.parse = staticmethod(parse)
+    models.Rule._send_to_sqs_queue = send_to_sqs_queue
 
 
 def _install_tolerated_failure_percentage() -> None:
