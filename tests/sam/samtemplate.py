@@ -6,6 +6,12 @@ substitution's value. `render()` does the same with values given by the caller (
 ARNs and short waits), and refuses a key the template does not have, a key the caller left out,
 or a `${...}` left in the file: the local executions run exactly the deployed definitions.
 
+Other resources are read the same way: `evaluate()` resolves the intrinsic functions the template
+uses (Ref, Fn::GetAtt, Fn::Sub, Fn::If, Fn::Join, Fn::Select, Fn::Split) for parameter values
+that `parameter_values()` checks against the template's constraints, and refuses any other
+intrinsic function; `resource_properties()` gives a resource's Properties as deployed and refuses a
+resource whose Condition leaves it out.
+
 `python tests/sam/samtemplate.py OUTDIR` writes every definition rendered with the template's
 defaults (parameters' `Default`, placeholder ARNs) to OUTDIR, for asl-validator.
 """
@@ -132,6 +138,179 @@ def condition_holds(name: str, template: dict[str, Any], values: dict[str, Any])
     return holds(template["Conditions"][name])
 
 
+# The pseudo parameters, as the local stack has them.
+PSEUDO_PARAMETERS = {
+    "AWS::Partition": "aws",
+    "AWS::Region": "us-east-1",
+    "AWS::AccountId": "123456789012",
+    "AWS::StackName": "eks-nodegroup-updater",
+    "AWS::URLSuffix": "amazonaws.com",
+}
+
+
+class UnresolvedValue(ValueError):
+    """evaluate() met what it cannot resolve: an intrinsic function it does not know, a Ref to a
+    name without a value, an argument of the wrong shape. Nothing is left half-resolved."""
+
+
+def parameter_values(given: dict[str, Any], template: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The stack's parameter values, as CloudFormation takes them: `given` over the Defaults.
+    Refuses a name the template does not declare, a parameter left without a value, and a value
+    its AllowedPattern (matched whole), AllowedValues, Min/MaxLength or Min/MaxValue refuse."""
+    template = template or load_template()
+    declared = template.get("Parameters", {})
+    if unknown := set(given) - set(declared):
+        raise UnresolvedValue(f"parameters {sorted(unknown)} are not declared by the template")
+    values = {}
+    for name, spec in declared.items():
+        value = given.get(name, spec.get("Default"))
+        if value is None:
+            raise UnresolvedValue(f"parameter {name} has no default and was not given")
+        text = str(value)
+        problem = None
+        if "AllowedPattern" in spec and not re.fullmatch(spec["AllowedPattern"], text):
+            problem = f"does not match its AllowedPattern {spec['AllowedPattern']}"
+        elif "AllowedValues" in spec and text not in [str(v) for v in spec["AllowedValues"]]:
+            problem = f"is not one of its AllowedValues {spec['AllowedValues']}"
+        elif not spec.get("MinLength", 0) <= len(text) <= spec.get("MaxLength", len(text)):
+            problem = "is outside its MinLength/MaxLength"
+        elif spec.get("Type") == "Number":
+            try:
+                number = float(text)
+            except ValueError:
+                problem = "is not a number"
+            else:
+                if not spec.get("MinValue", number) <= number <= spec.get("MaxValue", number):
+                    problem = "is outside its MinValue/MaxValue"
+        if problem:
+            raise UnresolvedValue(f"parameter {name}={text!r} {problem}")
+        values[name] = value
+    return values
+
+
+def evaluate(
+    value: Any,
+    template: dict[str, Any],
+    parameters: dict[str, Any],
+    resources: dict[str, Any] | None = None,
+) -> Any:
+    """`value`, a part of the template, with its intrinsic functions evaluated as CloudFormation
+    would for these parameter values (parameter_values() checks them; a parameter missing or None
+    here is refused where it is referred to).
+
+    Known: Ref (parameters, PSEUDO_PARAMETERS, and resources), Fn::GetAtt, Fn::Sub (a string, or
+    [string, {variable: value}]; ${!Literal} becomes ${Literal}), Fn::If (on the template's
+    Conditions, condition_holds(); the branch not taken is not evaluated), Fn::Join, Fn::Select,
+    Fn::Split. A resource's value comes from `resources`: "LogicalId" for its Ref,
+    "LogicalId.Attribute" for Fn::GetAtt. Anything else written as an intrinsic function (a
+    one-key mapping whose key is Ref or Fn::*) raises UnresolvedValue; other mappings and lists
+    are evaluated member by member."""
+    resources = resources or {}
+    declared = template.get("Parameters", {})
+
+    def ref(name: str) -> Any:
+        if name in declared:
+            if parameters.get(name) is None:
+                raise UnresolvedValue(f"Ref {name}: the parameter has no value")
+            return parameters[name]
+        if name in PSEUDO_PARAMETERS:
+            return PSEUDO_PARAMETERS[name]
+        return resource(name)
+
+    def resource(key: str) -> Any:
+        if key.split(".", 1)[0] not in template.get("Resources", {}):
+            raise UnresolvedValue(f"{key}: neither a parameter, a pseudo parameter nor a resource of the template")
+        if key not in resources:
+            raise UnresolvedValue(f"{key}: a resource's value, which the caller did not give")
+        return resources[key]
+
+    def text(v: Any, where: str) -> str:
+        if isinstance(v, bool) or not isinstance(v, (str, int, float)):
+            raise UnresolvedValue(f"{where}: {v!r} is not a string")
+        return str(v)
+
+    def ev(v: Any) -> Any:
+        if isinstance(v, list):
+            return [ev(x) for x in v]
+        if not isinstance(v, dict):
+            return v
+        ((fn, arg),) = v.items() if len(v) == 1 else ((None, None),)
+        if fn is None or fn != "Ref" and not fn.startswith("Fn::"):
+            return {k: ev(x) for k, x in v.items()}
+        if fn == "Ref":
+            return ref(text(arg, "Ref"))
+        if fn == "Fn::GetAtt":
+            parts = arg.split(".", 1) if isinstance(arg, str) else arg
+            if not (isinstance(parts, list) and len(parts) == 2 and all(isinstance(p, str) for p in parts)):
+                raise UnresolvedValue(f"Fn::GetAtt {arg!r}: not [resource, attribute]")
+            return resource(".".join(parts))
+        if fn == "Fn::Sub":
+            if isinstance(arg, str):
+                body, variables = arg, {}
+            elif isinstance(arg, list) and len(arg) == 2 and isinstance(arg[0], str) and isinstance(arg[1], dict):
+                body, variables = arg[0], {k: ev(x) for k, x in arg[1].items()}
+            else:
+                raise UnresolvedValue(f"Fn::Sub {arg!r}: not a string nor [string, variables]")
+
+            def variable(m: re.Match[str]) -> str:
+                name = m.group(1)
+                if name.startswith("!"):
+                    return "${" + name[1:] + "}"
+                if name in variables:
+                    return text(variables[name], f"Fn::Sub ${{{name}}}")
+                return text(resource(name) if "." in name else ref(name), f"Fn::Sub ${{{name}}}")
+
+            return PLACEHOLDER.sub(variable, body)
+        if fn == "Fn::If":
+            if not (isinstance(arg, list) and len(arg) == 3 and isinstance(arg[0], str)):
+                raise UnresolvedValue(f"Fn::If {arg!r}: not [condition, if true, if false]")
+            if arg[0] not in template.get("Conditions", {}):
+                raise UnresolvedValue(f"Fn::If: no condition {arg[0]} in the template")
+            holds = condition_holds(arg[0], template, {**PSEUDO_PARAMETERS, **parameters})
+            return ev(arg[1] if holds else arg[2])
+        if fn == "Fn::Join":
+            if not (isinstance(arg, list) and len(arg) == 2 and isinstance(arg[0], str)):
+                raise UnresolvedValue(f"Fn::Join {arg!r}: not [delimiter, list]")
+            items = ev(arg[1])
+            if not isinstance(items, list):
+                raise UnresolvedValue(f"Fn::Join: {items!r} is not a list")
+            return arg[0].join(text(x, "Fn::Join") for x in items)
+        if fn == "Fn::Select":
+            if not (isinstance(arg, list) and len(arg) == 2):
+                raise UnresolvedValue(f"Fn::Select {arg!r}: not [index, list]")
+            index, items = ev(arg[0]), ev(arg[1])
+            if not isinstance(items, list):
+                raise UnresolvedValue(f"Fn::Select: {items!r} is not a list")
+            if not (type(index) is int and index >= 0 or isinstance(index, str) and index.isdigit()) or int(
+                index
+            ) >= len(items):
+                raise UnresolvedValue(f"Fn::Select: no item {index!r} in {items!r}")
+            return items[int(index)]
+        if fn == "Fn::Split":
+            if not (isinstance(arg, list) and len(arg) == 2 and isinstance(arg[0], str) and arg[0]):
+                raise UnresolvedValue(f"Fn::Split {arg!r}: not [delimiter, string]")
+            return text(ev(arg[1]), "Fn::Split").split(arg[0])
+        raise UnresolvedValue(f"cannot evaluate {fn} ({v!r})")
+
+    return ev(value)
+
+
+def resource_properties(
+    logical_id: str,
+    parameters: dict[str, Any],
+    template: dict[str, Any] | None = None,
+    resources: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A resource's Properties as the stack deploys them for these parameter values (evaluate()).
+    Refuses a resource whose Condition does not hold: CloudFormation would not create it."""
+    template = template or load_template()
+    res = template["Resources"][logical_id]
+    condition = res.get("Condition")
+    if condition and not condition_holds(condition, template, {**PSEUDO_PARAMETERS, **parameters}):
+        raise UnresolvedValue(f"{logical_id}: its condition {condition} does not hold, so it is not created")
+    return evaluate(res.get("Properties", {}), template, parameters, resources)
+
+
 # What a Ref to a resource of these types gives, for placeholder values.
 _REF_PLACEHOLDER = {
     "AWS::Serverless::StateMachine": "arn:aws:states:us-east-1:123456789012:stateMachine:{}",
@@ -139,52 +318,30 @@ _REF_PLACEHOLDER = {
     "AWS::SNS::Topic": "arn:aws:sns:us-east-1:123456789012:{}",
     "AWS::S3::Bucket": "{}",
 }
+# What Fn::GetAtt of these types' Arn gives, for placeholder values.
+_ARN_PLACEHOLDER = {
+    "AWS::Serverless::Function": "arn:aws:lambda:us-east-1:123456789012:function:{}",
+}
+
+
+def placeholder_resources(template: dict[str, Any]) -> dict[str, Any]:
+    """evaluate()'s `resources` with placeholder values: the Ref of the types in _REF_PLACEHOLDER
+    (a bucket's name is its logical id in lower case) and the Arn of those in _ARN_PLACEHOLDER."""
+    found: dict[str, Any] = {}
+    for name, res in template["Resources"].items():
+        if (placeholder := _REF_PLACEHOLDER.get(res.get("Type", ""))) is not None:
+            found[name] = placeholder.format(name.lower() if placeholder == "{}" else name)
+        if (placeholder := _ARN_PLACEHOLDER.get(res.get("Type", ""))) is not None:
+            found[f"{name}.Arn"] = placeholder.format(name)
+    return found
 
 
 def default_values(sm: StateMachine, template: dict[str, Any] | None = None) -> dict[str, Any]:
     """Substitution values with the parameters' defaults and placeholder ARNs (for validation).
     A condition (Fn::If) is evaluated with the parameters' defaults."""
     template = template or load_template()
-    defaults = parameter_defaults(template)
-    pseudo = {
-        "AWS::Partition": "aws",
-        "AWS::Region": "us-east-1",
-        "AWS::AccountId": "123456789012",
-        "AWS::StackName": "eks-nodegroup-updater",
-    }
-    resources = template["Resources"]
-
-    def resolve(value: Any) -> Any:
-        if isinstance(value, (str, int, float)):
-            return value
-        if "Ref" in value:
-            name = value["Ref"]
-            if name in pseudo:
-                return pseudo[name]
-            if name in defaults:
-                if defaults[name] is None:
-                    raise ValueError(f"parameter {name} has no default")
-                return defaults[name]
-            placeholder = _REF_PLACEHOLDER.get(resources.get(name, {}).get("Type", ""))
-            if placeholder is None:
-                raise ValueError(f"cannot resolve a Ref to {name}")
-            return placeholder.format(name.lower() if "{}" == placeholder else name)
-        if "Fn::GetAtt" in value:
-            res, attr = value["Fn::GetAtt"]
-            if attr == "Arn":
-                return f"arn:aws:lambda:us-east-1:123456789012:function:{res}"
-            return res
-        if "Fn::Sub" in value:
-            text = value["Fn::Sub"]
-            return PLACEHOLDER.sub(
-                lambda m: str(resolve({"Ref": m.group(1)}) if "." not in m.group(1) else m.group(1).split(".")[0]), text
-            )
-        if "Fn::If" in value:
-            name, if_true, if_false = value["Fn::If"]
-            return resolve(if_true if condition_holds(name, template, defaults) else if_false)
-        raise ValueError(f"cannot resolve {value!r}")
-
-    return {k: resolve(v) for k, v in sm.substitutions.items()}
+    defaults, resources = parameter_defaults(template), placeholder_resources(template)
+    return {k: evaluate(v, template, defaults, resources) for k, v in sm.substitutions.items()}
 
 
 def main(argv: list[str]) -> int:
