@@ -236,7 +236,7 @@ def test_a_failed_canary_wave_stops_the_next_wave(stack):
     assert f"s3://{conftest.FLEET_BUCKET}/fleet/{fleet}/report.csv" in notice["Message"]
 
 
-def test_failures_within_the_tolerance_let_every_wave_run(stack):
+def test_failures_within_the_tolerance_let_every_wave_run_after_the_soak(stack):
     seed(stack, {"fl-tol": [behind("bad", updateOutcome="Failed"), behind("good1"), behind("good2")]})
     ex = stack.run(
         FLEET,
@@ -244,8 +244,9 @@ def test_failures_within_the_tolerance_let_every_wave_run(stack):
             "targets": [{"clusterName": "fl-tol", "nodegroupName": "bad", "wave": 0}],
             "selectors": [{"clusters": ["fl-tol"], "wave": 1}],
             "toleratedFailurePercentage": 34,
+            "waveSoakMinutes": 1,
         },
-        timeout=300,
+        timeout=400,
     )
 
     assert ex.status == "SUCCEEDED", ex.explain()  # 1 of 3 failed: 33.3 % <= 34 %
@@ -253,6 +254,19 @@ def test_failures_within_the_tolerance_let_every_wave_run(stack):
     assert (counts["failed"], counts["updated"]) == (1, 2)
     assert [(w["wave"], w["failed"], w["updated"]) for w in ex.output["waves"]] == [(0, 1, 0), (1, 0, 2)]
     assert ex.output["failures"][0]["nodegroupName"] == "bad"
+    # One soak, between the waves, of waveSoakMinutes: the second wave started a minute after
+    # the first one's results were in.
+    soaks = [e for e in ex.events("WaitStateEntered") if e["stateEnteredEventDetails"]["name"] == "SoakBetweenWaves"]
+    assert (
+        len(soaks) == 1 and json.loads(soaks[0]["stateEnteredEventDetails"]["input"])["roll"]["waveSoakSeconds"] == 60
+    )
+    waves = [
+        e["timestamp"] for e in ex.events("MapStateEntered") if e["stateEnteredEventDetails"]["name"] == "RollWave"
+    ]
+    first_ended = [
+        e["timestamp"] for e in ex.events("TaskStateExited") if e["stateExitedEventDetails"]["name"] == "AfterWave"
+    ][0]
+    assert len(waves) == 2 and (waves[1] - first_ended).total_seconds() >= 60
 
 
 def test_a_control_plane_being_updated_is_waited_for(stack):
