@@ -36,11 +36,12 @@ use super::report::{ReportLocation, Summary, read_report, report_csv, report_jso
 use super::wave::WaveItem;
 use crate::aws::deadline::{CallLimits, Deadline};
 use crate::aws::discovery::Discovery;
+use crate::aws::eks::Eks;
 use crate::aws::s3::Objects;
 use crate::aws::ssm::Ssm;
 use crate::core::allowlist::Allowlist;
 use crate::core::error::{About, Error, ErrorKind, Subject};
-use crate::core::fleet::assign::{Assigned, assign};
+use crate::core::fleet::assign::{Assigned, assign, clusters_to_discover};
 use crate::core::fleet::decide::{ObservedTarget, decide, release_parameters};
 use crate::core::fleet::input::FleetInput;
 use crate::core::fleet::planning::{Observation, release_lookup};
@@ -204,7 +205,7 @@ pub struct Reported {
 
 impl FleetPlanner {
     pub fn new(
-        eks: crate::Eks,
+        eks: Eks,
         discovery: Discovery,
         ssm: Ssm,
         objects: Objects,
@@ -309,11 +310,7 @@ impl FleetPlanner {
             && !matches!(self.config.allowlist, Allowlist::Broken { .. })
         {
             let listed = self.discovery.list_clusters(deadline).await?;
-            let selected = crate::core::fleet::assign::clusters_to_discover(
-                &parsed,
-                &listed,
-                &self.config.allowlist,
-            );
+            let selected = clusters_to_discover(&parsed, &listed, &self.config.allowlist);
             for cluster in selected {
                 if !clusters.contains(&cluster) {
                     clusters.push(cluster);
