@@ -16,6 +16,7 @@ import json
 import conftest
 import pytest
 
+import samtemplate
 import testkit as tk
 
 FLEET_EVENTS = sorted((tk.EVENTS_DIR / "fleet").glob("*.json"))
@@ -386,3 +387,17 @@ def test_a_cluster_that_cannot_be_read_is_a_failed_record_and_fails_its_targets(
     assert ex.output["failures"][1]["nodegroupName"] is None
     for ng in ("web", "api"):
         assert stack.eks.nodegroup_state("fl-denied", ng)["updateNodegroupVersionCalls"] == 0
+
+
+def test_the_templates_default_schedule_input_is_a_dry_run_report(stack):
+    default = json.loads(samtemplate.parameter_defaults()["FleetScheduleInput"])
+    seed(stack, {"fl-scheduled": [behind("web"), current("api")]})
+    ex = stack.run(FLEET, default, timeout=300)
+
+    assert ex.status == "SUCCEEDED", ex.explain()
+    assert ex.output["dryRun"] is True and ex.output["counts"]["updated"] == 0
+    assert waves_rolled(ex) == 0
+    rows = by_name(report(stack, ex.arn.split(":")[-1]))
+    assert rows["fl-scheduled", "web"]["status"] == "NOT_STARTED"
+    assert rows["fl-scheduled", "api"]["status"] == "SETTLED"
+    assert stack.eks.nodegroup_state("fl-scheduled", "web")["updateNodegroupVersionCalls"] == 0
