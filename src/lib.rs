@@ -28,7 +28,7 @@ pub use crate::aws::discovery::Discovery;
 pub use crate::aws::eks::Eks;
 pub use crate::aws::s3::Objects;
 pub use crate::aws::ssm::Ssm;
-pub use crate::core::allowlist::Allowlist;
+pub use crate::core::allowlist::{AccountAllowlist, Allowlist};
 pub use crate::core::error::{Error, ErrorKind};
 pub use crate::lambda::config::Config;
 pub use crate::lambda::fleet::{FleetConfig, FleetPlanner};

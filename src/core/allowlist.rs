@@ -1,6 +1,10 @@
 //! `ALLOWED_CLUSTERS`: which clusters this function may touch, checked before any AWS call.
 
+use std::collections::BTreeSet;
+
 use globset::{Glob, GlobSet, GlobSetBuilder};
+
+use crate::core::request::AccountId;
 
 /// The clusters the function may update.
 #[derive(Clone, Debug)]
@@ -67,6 +71,66 @@ impl Allowlist {
     }
 }
 
+/// `ALLOWED_ACCOUNTS`: the accounts besides its own this function may act in. Its own
+/// account is always allowed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AccountAllowlist {
+    /// Unset: its own account only.
+    OwnOnly,
+    /// Comma-separated account ids.
+    Listed(BTreeSet<AccountId>),
+    /// Set but unusable (empty, or an entry that is no account id): no other account is
+    /// allowed, so a typo never widens where the function may act.
+    Broken { reason: String },
+}
+
+impl AccountAllowlist {
+    /// Reads the variable's value (`None` when unset).
+    pub fn parse(value: Option<&str>) -> Self {
+        let Some(text) = value else {
+            return Self::OwnOnly;
+        };
+        let entries: Vec<&str> = text
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .collect();
+        if entries.is_empty() {
+            return Self::Broken {
+                reason: "ALLOWED_ACCOUNTS is set but names no account; unset it to act in this function's own account only, or list account ids like \"111122223333,444455556666\"".to_owned(),
+            };
+        }
+        let mut accounts = BTreeSet::new();
+        for entry in entries {
+            match AccountId::parse(entry) {
+                Ok(account) => {
+                    accounts.insert(account);
+                }
+                Err(problem) => {
+                    return Self::Broken {
+                        reason: format!("ALLOWED_ACCOUNTS has an entry that {problem}"),
+                    };
+                }
+            }
+        }
+        Self::Listed(accounts)
+    }
+
+    /// `Ok` when the function may act in `account`, its own being `own`; else why not.
+    pub fn check(&self, account: &AccountId, own: &AccountId) -> Result<(), String> {
+        if account == own {
+            return Ok(());
+        }
+        match self {
+            Self::Listed(accounts) if accounts.contains(account) => Ok(()),
+            Self::OwnOnly | Self::Listed(_) => Err(format!(
+                "account {account} is not this function's own ({own}) and not in ALLOWED_ACCOUNTS; add it to the stack's TargetAccountIds to let this function act there"
+            )),
+            Self::Broken { reason } => Err(reason.clone()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,5 +177,57 @@ mod tests {
         assert!(err.contains("invalid pattern"), "{err}");
         let err = Allowlist::parse(Some("")).check("prod").unwrap_err();
         assert!(err.contains("names no pattern"), "{err}");
+    }
+
+    fn account(id: &str) -> AccountId {
+        AccountId::parse(id).unwrap()
+    }
+
+    #[test]
+    fn accounts_other_than_its_own_must_be_listed() {
+        let own = account("111111111111");
+        let other = account("222222222222");
+        let third = account("333333333333");
+        let cases = [
+            (None, &own, true),
+            (None, &other, false),
+            (Some("222222222222"), &other, true),
+            (Some(" 222222222222 , 444444444444,"), &other, true),
+            (Some("222222222222"), &third, false),
+            (Some("222222222222"), &own, true),
+            (Some(""), &other, false),
+            (Some(""), &own, true),
+            (Some("222222222222,prod"), &other, false),
+        ];
+        for (value, account, allowed) in cases {
+            let list = AccountAllowlist::parse(value);
+            assert_eq!(
+                list.check(account, &own).is_ok(),
+                allowed,
+                "{value:?} {account}"
+            );
+        }
+    }
+
+    #[test]
+    fn refusals_say_what_to_change() {
+        let own = account("111111111111");
+        let refused = AccountAllowlist::parse(None)
+            .check(&account("222222222222"), &own)
+            .unwrap_err();
+        assert!(refused.contains("222222222222") && refused.contains("TargetAccountIds"));
+        let broken = AccountAllowlist::parse(Some("12-34"))
+            .check(&account("222222222222"), &own)
+            .unwrap_err();
+        assert!(
+            broken.contains("ALLOWED_ACCOUNTS") && broken.contains("12-34"),
+            "{broken}"
+        );
+        assert!(
+            AccountAllowlist::parse(Some(" , "))
+                .check(&account("222222222222"), &own)
+                .unwrap_err()
+                .contains("names no account")
+        );
     }
 }

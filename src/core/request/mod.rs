@@ -1,6 +1,7 @@
 //! The validated update request: every field checked once, here, and held in types that
 //! cannot carry an invalid value. Past this module nothing re-checks a name or a version.
 
+mod account_id;
 mod client_request_token;
 mod cluster_name;
 mod fields;
@@ -14,6 +15,7 @@ use serde_json::{Map, Value};
 use crate::core::error::Subject;
 use crate::core::version::{MinorVersion, ReleaseVersion};
 
+pub use account_id::AccountId;
 pub use client_request_token::ClientRequestToken;
 pub use cluster_name::ClusterName;
 pub(crate) use fields::Fields;
