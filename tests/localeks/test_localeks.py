@@ -792,6 +792,47 @@ def test_config_is_validated(url: str) -> None:
         assert exc.value.code == 400
 
 
+def test_assume_role_needs_a_role_that_trusts_the_caller_and_lands_in_its_account(url: str) -> None:
+    # Account B holds a cluster and two roles: one trusting the caller's account (the default,
+    # 123456789012), one trusting another account only. moto alone would let any role be assumed.
+    caller, other = "123456789012", "210987654321"
+    admin(
+        url,
+        "POST",
+        "/_localeks/seed",
+        {
+            "accountId": "444455556666",
+            "clusters": [{"name": "b-prod", "version": "1.31", "nodegroups": [{"name": "web"}]}],
+            "roles": [
+                {"name": "eks-nodegroup-updater-target", "trustedAccounts": [caller]},
+                {"name": "someone-elses", "trustedAccounts": [other]},
+            ],
+        },
+    )
+    sts = client(url, "sts")
+    creds = sts.assume_role(
+        RoleArn="arn:aws:iam::444455556666:role/eks-nodegroup-updater-target", RoleSessionName="eks-nodegroup-updater"
+    )["Credentials"]
+    in_b = boto3.client(
+        "eks",
+        endpoint_url=url,
+        region_name=REGION,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
+    assert in_b.list_clusters()["clusters"] == ["b-prod"]
+    assert "b-prod" not in client(url).list_clusters()["clusters"], "the caller's own account does not see B's"
+    for role in ("someone-elses", "missing"):
+        with pytest.raises(ClientError) as exc:
+            sts.assume_role(RoleArn=f"arn:aws:iam::444455556666:role/{role}", RoleSessionName="session")
+        assert error_of(exc)[:2] == ("AccessDenied", 403)
+        assert f"arn:aws:iam::444455556666:role/{role}" in exc.value.response["Error"]["Message"]
+    with pytest.raises(urllib.error.HTTPError) as bad:
+        admin(url, "POST", "/_localeks/seed", {"roles": [{"name": "r", "trustedAccounts": ["12"]}]})
+    assert bad.value.code == 400 and b"trustedAccounts" in bad.value.read()
+
+
 def test_calls_are_counted_by_operation_and_by_the_cluster_they_name(url: str, eks: Any) -> None:
     seed(url, prod(), {"name": "other", "version": "1.31", "nodegroups": []})
     admin(url, "DELETE", "/_localeks/calls")

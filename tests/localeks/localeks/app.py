@@ -32,6 +32,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
+from xml.sax.saxutils import escape
 
 from moto.core.request import Request as MotoRequest
 from moto.core.routing import get_service_router
@@ -39,7 +40,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.serving import ThreadedWSGIServer
 
-from . import shortcuts
+from . import shortcuts, trust
 from .errors import AdminError, EksError
 from .faults import Faults, Rule
 from .model import default_account_id
@@ -138,6 +139,20 @@ def json_response(
     return [data]
 
 
+def sts_error(start_response: StartResponse, status: int, code: str, message: str) -> list[bytes]:
+    """An STS (query protocol) error document."""
+    data = (
+        '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
+        f"<Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>"
+        f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+    ).encode()
+    start_response(
+        f"{status} {HTTP_STATUS_CODES.get(status, 'Unknown')}",
+        [("Content-Type", "text/xml"), ("Content-Length", str(len(data)))],
+    )
+    return [data]
+
+
 def error_response(start_response: StartResponse, err: EksError) -> list[bytes]:
     return json_response(start_response, err.status, err.body(), [("x-amzn-ErrorType", err.name)])
 
@@ -212,6 +227,12 @@ class LocalEksApp:
         """The normal answer to a request, as a function of start_response."""
         if who.service in ("eks", None) and operation in OWN_OPERATIONS:
             return lambda start_response: self.eks(who, operation, uri, environ, start_response)
+        if who.service == "sts" and operation == "AssumeRole":
+            # Judged as IAM would (trust.py): moto would hand out any role's credentials.
+            form = parse_qs(environ["wsgi.input"].getvalue().decode(errors="replace"))
+            refused = trust.refusal(who.account, form.get("RoleArn", [""])[0])
+            if refused is not None:
+                return lambda start_response: sts_error(start_response, 403, "AccessDenied", refused)
         if who.service == "eks" and operation == "DescribeCluster":
             # Counted for a seeded control-plane update (updatingDescribes), then moto's.
             return lambda start_response: self.store.describe_cluster(

@@ -419,6 +419,8 @@ class Seed:
     account: str
     clusters: list[ClusterSpec]
     ssm_parameters: list[Any]
+    # IAM roles of the account, each with the accounts it trusts (trust.py).
+    roles: list[Any]
 
     @classmethod
     def parse(cls, payload: Any) -> Seed:
@@ -432,4 +434,5 @@ class Seed:
             account=payload.get("accountId", default_account_id()),
             clusters=[ClusterSpec.parse(c) for c in clusters],
             ssm_parameters=ssm_parameter_list(payload.get("ssmParameters", [])),
+            roles=payload.get("roles", []),
         )

@@ -15,6 +15,7 @@ from typing import Any
 
 from moto.utilities.utils import get_partition
 
+from . import trust
 from . import versions as v
 from .clusters import Registry
 from .errors import AdminError
@@ -33,7 +34,8 @@ def seed(registry: Registry, ssm: PublicParameters, req: Seed) -> dict[str, Any]
     for spec in req.clusters:
         if spec.publish_latest:
             params += _publish_latest(registry, ssm, req.account, req.region, spec.name, spec.publish_latest)
-    return {"accountId": req.account, "region": req.region, "clusters": made, "ssmParameters": params}
+    roles = trust.seed_roles(req.account, req.roles)
+    return {"accountId": req.account, "region": req.region, "clusters": made, "ssmParameters": params, "roles": roles}
 
 
 def put_ssm(ssm: PublicParameters, account: str, region: str, specs: list[Any]) -> list[dict[str, Any]]:
