@@ -2,7 +2,6 @@
 //! (each read once per roll), every target planned, the records in report order, the
 //! rolling targets by wave, and whether the refusals already pass the tolerance.
 
-use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::SystemTime;
 
@@ -46,50 +45,30 @@ pub struct Decided {
 /// Plans every target. `latest` answers a lookup from the releases read once; `failures`
 /// are the clusters whose node groups could not be listed, each a failed record.
 pub fn decide(
-    mut targets: Vec<ObservedTarget>,
+    targets: Vec<ObservedTarget>,
     failures: Vec<ClusterFailure>,
     latest: impl Fn(&ReleaseLookup) -> LatestRelease,
     tolerated_failure_percentage: f64,
     dry_run: bool,
     now: SystemTime,
 ) -> Decided {
-    targets.sort_by(|(a, _), (b, _)| report_order(a, b));
-    let mut records: Vec<Record> = Vec::with_capacity(targets.len() + failures.len());
-    let mut rolling = Vec::new();
-    for (assigned, observation) in targets {
+    let planned = targets.into_iter().map(|(assigned, observation)| {
         let planned = plan_target(&assigned.request, observation, &latest, now);
         let record = Record::planned(&assigned, &planned);
-        if record.rolls() {
-            rolling.push((records.len(), assigned.request));
-        }
-        records.push(record);
-    }
-    // A cluster's failed record goes before its discovered node groups: stable positions
-    // are settled after the insertions, so each rolling target keeps its own record.
-    let mut failures: Vec<Record> = failures.iter().map(Record::cluster_failed).collect();
-    failures.sort_by(|a, b| a.cluster_name.cmp(&b.cluster_name));
-    let mut order: Vec<(Record, Option<UpdateRequest>)> = Vec::with_capacity(records.len());
-    let mut rolling = rolling.into_iter().peekable();
-    let mut failures = failures.into_iter().peekable();
-    for (index, record) in records.into_iter().enumerate() {
-        let discovered = record.selector.is_some();
-        while discovered
-            && failures
-                .peek()
-                .is_some_and(|f| f.cluster_name <= record.cluster_name)
-        {
-            order.extend(failures.next().map(|f| (f, None)));
-        }
-        let request = rolling
-            .next_if(|(i, _)| *i == index)
-            .map(|(_, request)| request);
-        order.push((record, request));
-    }
-    order.extend(failures.map(|f| (f, None)));
+        let place = Place::of(&assigned);
+        let rolling = record.rolls().then_some(assigned.request);
+        (place, record, rolling)
+    });
+    let failed = failures.iter().map(|failure| {
+        let place = Place::Discovered(failure.cluster.clone(), None);
+        (place, Record::cluster_failed(failure), None)
+    });
+    let mut entries: Vec<(Place, Record, Option<UpdateRequest>)> = planned.chain(failed).collect();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut records = Vec::with_capacity(entries.len());
     let mut waves: BTreeMap<u8, Vec<(usize, UpdateRequest)>> = BTreeMap::new();
-    let mut records = Vec::with_capacity(order.len());
-    for (index, (record, request)) in order.into_iter().enumerate() {
-        if let Some(request) = request {
+    for (index, (_, record, rolling)) in entries.into_iter().enumerate() {
+        if let Some(request) = rolling {
             waves.entry(record.wave).or_default().push((index, request));
         }
         records.push(record);
@@ -103,14 +82,24 @@ pub fn decide(
     }
 }
 
-/// Explicit targets first, in input order; then discovered ones by cluster, node group.
-fn report_order(a: &Assigned, b: &Assigned) -> Ordering {
-    match (a.target, b.target) {
-        (Some(x), Some(y)) => x.cmp(&y),
-        (Some(_), None) => Ordering::Less,
-        (None, Some(_)) => Ordering::Greater,
-        (None, None) => (a.request.cluster(), a.request.nodegroup())
-            .cmp(&(b.request.cluster(), b.request.nodegroup())),
+/// A record's place in the report: explicit targets first, in input order; then the
+/// discovered ones by cluster and node group, a cluster that could not be listed (no node
+/// group) before its node groups. The variants' order is the report's.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Place {
+    Explicit(usize),
+    Discovered(String, Option<String>),
+}
+
+impl Place {
+    fn of(assigned: &Assigned) -> Self {
+        match assigned.target {
+            Some(index) => Self::Explicit(index),
+            None => Self::Discovered(
+                assigned.request.cluster().to_string(),
+                Some(assigned.request.nodegroup().to_string()),
+            ),
+        }
     }
 }
 
