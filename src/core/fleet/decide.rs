@@ -2,30 +2,33 @@
 //! (each read once per roll), every target planned, the records in report order, the
 //! rolling targets by wave, and whether the refusals already pass the tolerance.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use super::assign::Assigned;
 use super::planning::{Observation, plan_target, release_lookup};
 use super::roll::{ClusterFailure, Counts, Record};
+use crate::core::error::Subject;
 use crate::core::plan::{LatestRelease, ReleaseLookup};
 use crate::core::request::UpdateRequest;
 
 /// One target as the observation left it.
 pub type ObservedTarget = (Assigned, Observation);
 
-/// The distinct SSM parameters the targets' plans need: each is read once per roll.
-pub fn release_parameters(targets: &[ObservedTarget]) -> BTreeSet<String> {
-    targets
-        .iter()
-        .filter_map(|(assigned, observation)| match observation {
-            Observation::Seen(observed) => match release_lookup(&assigned.request, observed) {
-                ReleaseLookup::Read(parameter) => Some(parameter),
-                _ => None,
-            },
-            _ => None,
-        })
-        .collect()
+/// The distinct SSM parameters the targets' plans need, each with the first node group that
+/// needs it (for the wording of a failed read): each is read once per roll.
+pub fn release_parameters(targets: &[ObservedTarget]) -> BTreeMap<String, Subject> {
+    let mut parameters = BTreeMap::new();
+    for (assigned, observation) in targets {
+        if let Observation::Seen(observed) = observation
+            && let ReleaseLookup::Read(parameter) = release_lookup(&assigned.request, observed)
+        {
+            parameters
+                .entry(parameter)
+                .or_insert_with(|| assigned.request.subject());
+        }
+    }
+    parameters
 }
 
 /// What planning decided for the roll.
@@ -214,10 +217,9 @@ mod tests {
 
     #[test]
     fn each_parameter_is_read_once() {
-        assert_eq!(
-            release_parameters(&targets()),
-            BTreeSet::from([PARAMETER.to_owned()])
-        );
+        let parameters = release_parameters(&targets());
+        assert_eq!(parameters.keys().collect::<Vec<_>>(), [PARAMETER]);
+        assert_eq!(parameters[PARAMETER].nodegroup.as_str(), "web");
     }
 
     #[test]

@@ -18,7 +18,7 @@ mod notice;
 mod results;
 mod store;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_smithy_types::DateTime;
@@ -40,11 +40,11 @@ use crate::aws::eks::Eks;
 use crate::aws::s3::Objects;
 use crate::aws::ssm::Ssm;
 use crate::core::allowlist::Allowlist;
-use crate::core::error::{About, Error, ErrorKind, Subject};
+use crate::core::error::{About, Error, ErrorKind};
 use crate::core::fleet::assign::{Assigned, assign, clusters_to_discover};
 use crate::core::fleet::decide::{ObservedTarget, decide, release_parameters};
 use crate::core::fleet::input::FleetInput;
-use crate::core::fleet::planning::{Observation, release_lookup};
+use crate::core::fleet::planning::Observation;
 use crate::core::fleet::roll::{ClusterFailure, Counts, Execution, Record};
 use crate::core::live::{ClusterStatus, PublishedRelease};
 use crate::core::plan::{LatestRelease, ReleaseLookup};
@@ -525,32 +525,15 @@ impl FleetPlanner {
         targets: &[ObservedTarget],
         deadline: &Deadline,
     ) -> BTreeMap<String, Result<Option<PublishedRelease>, (ErrorKind, String)>> {
-        let parameters: BTreeSet<String> = release_parameters(targets);
-        // A node group that needs each parameter, for the error's wording.
-        let subjects: BTreeMap<&str, Subject> = parameters
-            .iter()
-            .filter_map(|parameter| {
-                targets
-                    .iter()
-                    .find_map(|(assigned, observation)| match observation {
-                        Observation::Seen(observed)
-                            if release_lookup(&assigned.request, observed)
-                                == ReleaseLookup::Read(parameter.clone()) =>
-                        {
-                            Some((parameter.as_str(), assigned.request.subject()))
-                        }
-                        _ => None,
-                    })
-            })
-            .collect();
+        let subjects = release_parameters(targets);
         stream::iter(subjects)
             .map(|(parameter, subject)| async move {
                 let found = self
                     .ssm
-                    .latest_release(parameter, &subject, deadline)
+                    .latest_release(&parameter, &subject, deadline)
                     .await
                     .map_err(|e| (e.kind(), e.to_string()));
-                (parameter.to_owned(), found)
+                (parameter, found)
             })
             .buffer_unordered(READ_CONCURRENCY)
             .collect()
