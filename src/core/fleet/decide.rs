@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use super::assign::Assigned;
 use super::planning::{Observation, plan_target, release_lookup};
-use super::roll::{ClusterFailure, Counts, Record};
+use super::roll::{ClusterFailure, Record, past_tolerance};
 use crate::core::error::Subject;
 use crate::core::plan::{LatestRelease, ReleaseLookup};
 use crate::core::request::UpdateRequest;
@@ -76,8 +76,7 @@ pub fn decide(
         }
         records.push(record);
     }
-    let stop =
-        !dry_run && Counts::of(&records, dry_run).beyond_tolerance(tolerated_failure_percentage);
+    let stop = past_tolerance(&records, tolerated_failure_percentage, dry_run);
     Decided {
         records,
         waves,

@@ -254,6 +254,34 @@ impl Counts {
     }
 }
 
+/// Whether the roll has failed: its failures past the tolerance. A dry run reports and
+/// never fails.
+pub fn past_tolerance(
+    records: &[Record],
+    tolerated_failure_percentage: f64,
+    dry_run: bool,
+) -> bool {
+    !dry_run && Counts::of(records, dry_run).beyond_tolerance(tolerated_failure_percentage)
+}
+
+/// The wave to roll after `after` (`None`: the first), if any: none in a dry run, none once
+/// the roll is past its tolerance, else the lowest wave with a target still to roll.
+pub fn next_wave(
+    records: &[Record],
+    after: Option<u8>,
+    tolerated_failure_percentage: f64,
+    dry_run: bool,
+) -> Option<u8> {
+    if dry_run || past_tolerance(records, tolerated_failure_percentage, dry_run) {
+        return None;
+    }
+    records
+        .iter()
+        .filter(|r| r.rolls() && after.is_none_or(|w| r.wave > w))
+        .map(|r| r.wave)
+        .min()
+}
+
 /// One wave's line of the summary.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WaveCounts {
@@ -434,6 +462,31 @@ mod tests {
         assert!(!counts(0, 10).beyond_tolerance(0.0));
         assert!(!counts(10, 10).beyond_tolerance(100.0));
         assert!(counts(1, 3).beyond_tolerance(33.3));
+    }
+
+    #[test]
+    fn the_next_wave_is_the_lowest_left_unless_the_roll_stops() {
+        let records = vec![
+            record("a", 0, Planned::Update).rolled(execution("SUCCEEDED", Some("Started"))),
+            record("b", 2, Planned::Update),
+            record("c", 5, Planned::Update),
+            record("d", 1, Planned::UpToDate),
+        ];
+        assert_eq!(next_wave(&records, None, 0.0, false), Some(2));
+        assert_eq!(next_wave(&records, Some(2), 0.0, false), Some(5));
+        assert_eq!(next_wave(&records, Some(5), 0.0, false), None);
+        assert_eq!(
+            next_wave(&records, None, 0.0, true),
+            None,
+            "a dry run rolls nothing"
+        );
+        let mut failed = records.clone();
+        failed[0] = record("a", 0, Planned::Update).rolled(execution("FAILED", None));
+        assert!(past_tolerance(&failed, 0.0, false));
+        assert!(!past_tolerance(&failed, 25.0, false));
+        assert!(!past_tolerance(&failed, 0.0, true), "a dry run never fails");
+        assert_eq!(next_wave(&failed, Some(0), 0.0, false), None);
+        assert_eq!(next_wave(&failed, Some(0), 25.0, false), Some(2));
     }
 
     #[test]

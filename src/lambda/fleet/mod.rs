@@ -45,7 +45,7 @@ use crate::core::fleet::assign::{Assigned, assign, clusters_to_discover};
 use crate::core::fleet::decide::{ObservedTarget, decide, release_parameters};
 use crate::core::fleet::input::FleetInput;
 use crate::core::fleet::planning::Observation;
-use crate::core::fleet::roll::{ClusterFailure, Counts, Execution, Record};
+use crate::core::fleet::roll::{ClusterFailure, Execution, Record, next_wave, past_tolerance};
 use crate::core::live::{ClusterStatus, PublishedRelease};
 use crate::core::plan::{LatestRelease, ReleaseLookup};
 use crate::core::request::ClusterName;
@@ -439,11 +439,12 @@ impl FleetPlanner {
         }
         self.write_report(&objects, &decided.records, deadline)
             .await?;
-        let next = if decided.stop || roll.dry_run {
-            None
-        } else {
-            decided.waves.keys().next().copied()
-        };
+        let next = next_wave(
+            &decided.records,
+            None,
+            roll.tolerated_failure_percentage,
+            roll.dry_run,
+        );
         tracing::info!(
             fleet,
             targets = decided.records.len(),
@@ -594,18 +595,14 @@ impl FleetPlanner {
             *record = record.clone().rolled(execution);
         }
         self.write_report(&objects, &records, deadline).await?;
-        let counts = Counts::of(&records, roll.dry_run);
-        let stop = counts.beyond_tolerance(roll.tolerated_failure_percentage);
-        let next = if stop {
-            None
-        } else {
-            records
-                .iter()
-                .filter(|r| r.rolls() && r.wave > wave)
-                .map(|r| r.wave)
-                .min()
-        };
-        tracing::info!(fleet, wave, failed = counts.failed, stop, "wave ended");
+        let stop = past_tolerance(&records, roll.tolerated_failure_percentage, roll.dry_run);
+        let next = next_wave(
+            &records,
+            Some(wave),
+            roll.tolerated_failure_percentage,
+            roll.dry_run,
+        );
+        tracing::info!(fleet, wave, stop, "wave ended");
         Ok(state(&objects, &roll, next))
     }
 
@@ -620,9 +617,7 @@ impl FleetPlanner {
             .put(&location.csv, csv, "text/csv", deadline)
             .await?;
         let summary = Summary::new(fleet, roll.dry_run, &records, location);
-        let failed = !roll.dry_run
-            && Counts::of(&records, roll.dry_run)
-                .beyond_tolerance(roll.tolerated_failure_percentage);
+        let failed = past_tolerance(&records, roll.tolerated_failure_percentage, roll.dry_run);
         Ok(Reported {
             subject: notice::subject(&summary, failed),
             message: notice::message(&summary, failed),
