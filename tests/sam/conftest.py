@@ -125,7 +125,7 @@ class Stack:
 
     def client(self, service: str) -> Any:
         """A boto3 client of the local endpoint (S3, SNS, SQS, ... are moto's)."""
-        return _client(service, self.eks.url)
+        return self.eks.client(service)
 
     def s3(self) -> Any:
         return self.client("s3")
@@ -187,18 +187,6 @@ class Stack:
         return "(no history)"
 
 
-def _client(service: str, url: str) -> Any:
-    import boto3
-
-    return boto3.client(
-        service,
-        endpoint_url=url,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-
-
 @contextlib.contextmanager
 def sfn_local(workdir: Path, functions: dict[str, str]) -> Iterator[tk.LocalEks]:
     """sfnlocal.py (localeks + Step Functions executor) on a free port; always stopped.
@@ -248,14 +236,14 @@ def stack(workdir: Path) -> Iterator[Stack]:
         )
         processes = [emulator.process, endpoint.process, fn.process, planner_emulator.process, planner.process]
 
-        _client("s3", endpoint.url).create_bucket(Bucket=FLEET_BUCKET)
-        sns, sqs = _client("sns", endpoint.url), _client("sqs", endpoint.url)
+        endpoint.client("s3").create_bucket(Bucket=FLEET_BUCKET)
+        sns, sqs = endpoint.client("sns"), endpoint.client("sqs")
         assert sns.create_topic(Name=NOTIFICATION_TOPIC_ARN.split(":")[-1])["TopicArn"] == NOTIFICATION_TOPIC_ARN
         queue_url = sqs.create_queue(QueueName=NOTIFICATION_QUEUE)["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         sns.subscribe(TopicArn=NOTIFICATION_TOPIC_ARN, Protocol="sqs", Endpoint=queue_arn)
 
-        sfn = _client("stepfunctions", endpoint.url)
+        sfn = endpoint.client("stepfunctions")
         arns = {}
         for logical_id in ("UpdateNodegroupStateMachine", "RollFleetStateMachine"):
             definition = machines[logical_id].render(SUBSTITUTIONS[logical_id])

@@ -100,20 +100,24 @@ class LocalEks:
         return self.state()["updateNodegroupVersionCallsTotal"]
 
     # the EKS API, as a client sees it
+    def client(self, service: str, **config: Any) -> Any:
+        """A boto3 client of any service the endpoint serves (EKS, SSM, S3, SNS, ...)."""
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            service,
+            endpoint_url=self.url,
+            region_name=REGION,
+            aws_access_key_id=AWS_ENV["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=AWS_ENV["AWS_SECRET_ACCESS_KEY"],
+            config=Config(**config),
+        )
+
     def eks(self) -> Any:
         """A boto3 EKS client pointed at the endpoint (no retries: see every answer)."""
         if self._client is None:
-            import boto3
-            from botocore.config import Config
-
-            self._client = boto3.client(
-                "eks",
-                endpoint_url=self.url,
-                region_name=REGION,
-                aws_access_key_id=AWS_ENV["AWS_ACCESS_KEY_ID"],
-                aws_secret_access_key=AWS_ENV["AWS_SECRET_ACCESS_KEY"],
-                config=Config(retries={"max_attempts": 1, "mode": "standard"}),
-            )
+            self._client = self.client("eks", retries={"max_attempts": 1, "mode": "standard"})
         return self._client
 
     def describe_nodegroup(self, cluster: str, nodegroup: str) -> dict[str, Any]:
