@@ -1037,17 +1037,8 @@ def self_test() -> int:
             "ClusterUpgradeRuleRole: states:StartExecution on ['<UpdateNodegroupStateMachine>']",
         ),
     ]
-    for name, mutated, calls, needle in cases:
-        problems = check(mutated, calls)
-        if not any(needle in p for p in problems):
-            failures.append(f"{name}: not reported (wanted {needle!r}; got {problems})")
-        else:
-            print(f"self-test: {name}: reported")
-    if failures:
-        print("IAM check self-test failed:\n  " + "\n  ".join(failures), file=sys.stderr)
-        return 1
-    print(f"IAM check self-test: {len(cases)} mutations, each reported")
-    return 0
+    outcomes = [(name, check(mutated, calls), needle) for name, mutated, calls, needle in cases]
+    return samtemplate.mutations_reported("IAM check", failures, outcomes)
 
 
 def main(argv: list[str]) -> int:

@@ -344,6 +344,22 @@ def default_values(sm: StateMachine, template: dict[str, Any] | None = None) -> 
     return {k: evaluate(v, template, defaults, resources) for k, v in sm.substitutions.items()}
 
 
+def mutations_reported(title: str, failures: list[str], outcomes: list[tuple[str, list[str], str]]) -> int:
+    """The end of a check's --self-test: each (mutation, problems reported, needle) must have a
+    problem holding the needle; `failures` are the self-test's own earlier findings. Prints
+    what was reported and returns the exit code."""
+    for name, problems, needle in outcomes:
+        if any(needle in p for p in problems):
+            print(f"self-test: {name}: reported")
+        else:
+            failures.append(f"{name}: not reported (wanted {needle!r}; got {problems})")
+    if failures:
+        print(f"{title} self-test failed:\n  " + "\n  ".join(failures), file=sys.stderr)
+        return 1
+    print(f"{title} self-test: {len(outcomes)} mutations, each reported")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print(f"usage: {argv[0]} OUTDIR", file=sys.stderr)
