@@ -24,11 +24,7 @@ impl Allowlist {
         let Some(text) = value else {
             return Self::Any;
         };
-        let patterns: Vec<&str> = text
-            .split(',')
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .collect();
+        let patterns = entries(text);
         if patterns.is_empty() {
             return Self::Broken {
                 reason: "ALLOWED_CLUSTERS is set but names no pattern; unset it to allow any cluster, or list patterns like \"prod-*,staging\"".to_owned(),
@@ -90,11 +86,7 @@ impl AccountAllowlist {
         let Some(text) = value else {
             return Self::OwnOnly;
         };
-        let entries: Vec<&str> = text
-            .split(',')
-            .map(str::trim)
-            .filter(|e| !e.is_empty())
-            .collect();
+        let entries = entries(text);
         if entries.is_empty() {
             return Self::Broken {
                 reason: "ALLOWED_ACCOUNTS is set but names no account; unset it to act in this function's own account only, or list account ids like \"111122223333,444455556666\"".to_owned(),
@@ -129,6 +121,14 @@ impl AccountAllowlist {
             Self::Broken { reason } => Err(reason.clone()),
         }
     }
+}
+
+/// The entries of a comma-separated variable, trimmed, empty ones dropped.
+fn entries(text: &str) -> Vec<&str> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .collect()
 }
 
 #[cfg(test)]
