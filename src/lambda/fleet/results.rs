@@ -64,16 +64,8 @@ struct ChildRecord {
 /// The records of one result file: `(record index, execution)`. A record without an index
 /// in its input is not one of the roll's and is skipped.
 pub fn read_results(bytes: &[u8]) -> Result<Vec<(usize, Execution)>, String> {
-    let records: Vec<ChildRecord> = if bytes.trim_ascii_start().starts_with(b"[") {
-        serde_json::from_slice(bytes).map_err(|e| format!("not a result file: {e}"))?
-    } else {
-        // JSONL, should the Map be told to write it.
-        bytes
-            .split(|b| *b == b'\n')
-            .filter(|line| !line.trim_ascii().is_empty())
-            .map(|line| serde_json::from_slice(line).map_err(|e| format!("not a result line: {e}")))
-            .collect::<Result<_, _>>()?
-    };
+    let records: Vec<ChildRecord> =
+        serde_json::from_slice(bytes).map_err(|e| format!("not a result file: {e}"))?;
     Ok(records
         .into_iter()
         .filter_map(|record| {
@@ -214,9 +206,11 @@ mod tests {
     }
 
     #[test]
-    fn jsonl_files_and_manifests_are_read() {
-        let line = json!({"Input": {"index": 1}, "Status": "TIMED_OUT"}).to_string();
-        let records = read_results(format!("{line}\n\n").as_bytes()).unwrap();
+    fn manifests_and_inputs_given_as_json_are_read() {
+        let records = read_results(&file(
+            json!([{"Input": {"index": 1}, "Status": "TIMED_OUT"}]),
+        ))
+        .unwrap();
         assert_eq!(records[0].1.status, "TIMED_OUT");
         let manifest: Manifest = serde_json::from_value(json!({
             "DestinationBucket": "b", "MapRunArn": "arn",
