@@ -1,6 +1,8 @@
-//! The fleet planner's reads (its handler is [`super::fleet`]). For one cluster: `DescribeCluster` once, the node groups a selector names
-//! (every page of `ListNodegroups`), each candidate described once, a bounded number at a
-//! time, and the running update of any that is `UPDATING`. The core then assigns and plans.
+//! The fleet planner's reads (its handler is [`super::fleet`]): the clusters a roll takes
+//! (every page of `ListClusters`), and for one cluster `DescribeCluster` once, the node
+//! groups a selector names (every page of `ListNodegroups`), each candidate described once,
+//! a bounded number at a time, and the running update of any that is `UPDATING`. The core
+//! then assigns and plans.
 
 use std::collections::HashMap;
 
@@ -11,7 +13,7 @@ use crate::aws::discovery::Discovery;
 use crate::aws::eks::Eks;
 use crate::core::allowlist::Allowlist;
 use crate::core::error::{About, Error, ErrorKind, Subject};
-use crate::core::fleet::assign::{Assigned, Discovered, assign};
+use crate::core::fleet::assign::{Assigned, Discovered, assign, clusters_to_discover};
 use crate::core::fleet::input::FleetInput;
 use crate::core::fleet::planning::{Observation, Observed};
 use crate::core::live::{ClusterState, ClusterStatus, NodegroupState, NodegroupStatus};
@@ -47,6 +49,33 @@ impl Planner {
             discovery,
             allowlist,
         }
+    }
+
+    /// The clusters a roll observes: its explicit targets' (each once, in input order;
+    /// one outside `ALLOWED_CLUSTERS` is observed without a call, to refuse its targets),
+    /// then those its selectors name among the account's (`ListClusters`, every page, only
+    /// when there are selectors and an allowlist that admits something).
+    pub async fn clusters_of(
+        &self,
+        input: &FleetInput,
+        deadline: &Deadline,
+    ) -> Result<Vec<ClusterName>, Error> {
+        let mut clusters: Vec<ClusterName> = Vec::new();
+        for target in &input.targets {
+            if !clusters.contains(target.request.cluster()) {
+                clusters.push(target.request.cluster().clone());
+            }
+        }
+        if input.selectors.is_empty() || matches!(self.allowlist, Allowlist::Broken { .. }) {
+            return Ok(clusters);
+        }
+        let listed = self.discovery.list_clusters(deadline).await?;
+        for cluster in clusters_to_discover(input, &listed, &self.allowlist) {
+            if !clusters.contains(&cluster) {
+                clusters.push(cluster);
+            }
+        }
+        Ok(clusters)
     }
 
     /// Observes one cluster's targets: those `input` names explicitly in it, and those its

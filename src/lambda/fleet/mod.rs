@@ -41,7 +41,7 @@ use crate::aws::s3::Objects;
 use crate::aws::ssm::Ssm;
 use crate::core::allowlist::Allowlist;
 use crate::core::error::{About, Error, ErrorKind};
-use crate::core::fleet::assign::{Assigned, assign, clusters_to_discover};
+use crate::core::fleet::assign::{Assigned, assign};
 use crate::core::fleet::decide::{ObservedTarget, decide, release_parameters};
 use crate::core::fleet::input::FleetInput;
 use crate::core::fleet::planning::Observation;
@@ -102,7 +102,6 @@ impl FleetConfig {
 #[derive(Clone, Debug)]
 pub struct FleetPlanner {
     planner: Planner,
-    discovery: Discovery,
     ssm: Ssm,
     objects: Objects,
     config: FleetConfig,
@@ -215,8 +214,7 @@ impl FleetPlanner {
             tracing::error!(%reason, "explicit targets will be refused NotAllowed and selectors find nothing until ALLOWED_CLUSTERS is fixed");
         }
         Self {
-            planner: Planner::new(eks, discovery.clone(), config.allowlist.clone()),
-            discovery,
+            planner: Planner::new(eks, discovery, config.allowlist.clone()),
             ssm,
             objects,
             config,
@@ -300,23 +298,7 @@ impl FleetPlanner {
         let parsed =
             FleetInput::from_json(&input).map_err(|e| Error::invalid_input(e.to_string()))?;
         let objects = self.roll(fleet)?;
-        let mut clusters: Vec<ClusterName> = Vec::new();
-        for target in &parsed.targets {
-            if !clusters.contains(target.request.cluster()) {
-                clusters.push(target.request.cluster().clone());
-            }
-        }
-        if !parsed.selectors.is_empty()
-            && !matches!(self.config.allowlist, Allowlist::Broken { .. })
-        {
-            let listed = self.discovery.list_clusters(deadline).await?;
-            let selected = clusters_to_discover(&parsed, &listed, &self.config.allowlist);
-            for cluster in selected {
-                if !clusters.contains(&cluster) {
-                    clusters.push(cluster);
-                }
-            }
-        }
+        let clusters = self.planner.clusters_of(&parsed, deadline).await?;
         let roll = RollFile {
             max_concurrency: parsed
                 .max_concurrency
