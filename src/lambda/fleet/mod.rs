@@ -388,7 +388,6 @@ impl FleetPlanner {
             .put_json(&objects.observed(item.index), &checkpoint, deadline)
             .await?;
         Ok(ClusterItem {
-            waiting_since: item.waiting_since.clone(),
             control_plane_updating: false,
             ..item
         })
