@@ -211,14 +211,6 @@ fn read_selector(fields: &mut Fields<'_>) -> Option<Selector> {
         Some(object) => {
             let mut nested = fields.nested(object, "request");
             nested.reject_unknown(SETTINGS_FIELDS);
-            if object.contains_key("clientRequestToken") {
-                // One token for many node groups: EKS would take all but the first update
-                // for a retry of it. Each update execution derives its own instead.
-                nested.problem(
-                    "clientRequestToken",
-                    "cannot be given to a selector: every node group it finds would send the same token; leave it out and each update derives its own",
-                );
-            }
             let settings = RequestSettings::read(&mut nested);
             fields.absorb(nested);
             settings
@@ -330,8 +322,7 @@ mod tests {
             ],
             "selectors": [
                 {"clusters": [], "request": {"clusterName": "x", "force": "true"}},
-                {"nodegroups": ["a b"], "nodegroupTags": {"team": 1}, "wave": -1},
-                {"clusters": ["*"], "request": {"clientRequestToken": "same-for-all"}}
+                {"nodegroups": ["a b"], "nodegroupTags": {"team": 1}, "wave": -1}
             ],
             "maxConcurrency": 0,
             "toleratedFailurePercentage": 101,
@@ -354,10 +345,6 @@ mod tests {
             ("selectors[1].nodegroups[0]", "wildcards"),
             ("selectors[1].nodegroupTags.\"team\"", "must be a string"),
             ("selectors[1].wave", "from 0 to 99"),
-            (
-                "selectors[2].request.clientRequestToken",
-                "every node group it finds would send the same token",
-            ),
             ("maxConcurrency", "from 1 to 1000"),
             ("toleratedFailurePercentage", "from 0 to 100"),
             ("waveSoakMinutes", "from 0 to 1440"),
