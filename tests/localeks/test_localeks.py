@@ -18,6 +18,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -833,6 +834,267 @@ def test_assume_role_needs_a_role_that_trusts_the_caller_and_lands_in_its_accoun
     assert bad.value.code == 400 and b"trustedAccounts" in bad.value.read()
 
 
+# ------------------------------------------------------------- other accounts
+
+CALLER = "123456789012"  # the account of the default credentials (testing/testing)
+ACCOUNT_B = "444455556666"
+ACCOUNT_C = "777788889999"
+TARGET_ROLE = "eks-nodegroup-updater-target"
+
+
+def role_arn(account: str, name: str = TARGET_ROLE) -> str:
+    return f"arn:aws:iam::{account}:role/{name}"
+
+
+def seed_account(url: str, account: str, *clusters: dict[str, Any], trusted: tuple[str, ...] = (CALLER,)) -> Any:
+    """Clusters of `account`, and its role TARGET_ROLE trusting `trusted`."""
+    return admin(
+        url,
+        "POST",
+        "/_localeks/seed",
+        {
+            "accountId": account,
+            "region": REGION,
+            "clusters": list(clusters),
+            "roles": [{"name": TARGET_ROLE, "trustedAccounts": list(trusted)}],
+        },
+    )
+
+
+def assumed(url: str, arn: str, service: str = "eks", session: str = "localeks-test") -> Any:
+    """A client of `service` signed with the credentials of `arn`, assumed from the default ones."""
+    creds = client(url, "sts").assume_role(RoleArn=arn, RoleSessionName=session)["Credentials"]
+    return boto3.client(
+        service,
+        endpoint_url=url,
+        region_name=REGION,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
+    )
+
+
+def not_found(call: Any, **kwargs: Any) -> str:
+    with pytest.raises(ClientError) as exc:
+        call(**kwargs)
+    code, status, _ = error_of(exc)
+    assert (code, status) == ("ResourceNotFoundException", 404), exc.value.response
+    return exc.value.response["Error"]["Message"]
+
+
+def test_a_node_group_of_another_account_is_seen_and_updated_only_with_that_accounts_credentials(url: str) -> None:
+    # The same cluster name in both accounts, other node groups and versions: each account sees its own.
+    seed(url, prod())
+    seed_account(
+        url,
+        ACCOUNT_B,
+        {
+            "name": "prod",
+            "version": "1.32",
+            "latestReleases": {"1.32": "1.32.3-20251120"},
+            "nodegroups": [{"name": "web", "version": "1.31", "releaseVersion": "1.31.2-20241115"}],
+        },
+    )
+    in_a, in_b = client(url), assumed(url, role_arn(ACCOUNT_B))
+
+    assert in_b.list_clusters()["clusters"] == ["prod"]
+    assert in_b.describe_cluster(name="prod")["cluster"]["version"] == "1.32"
+    assert in_b.describe_cluster(name="prod")["cluster"]["arn"].split(":")[4] == ACCOUNT_B
+    assert in_b.list_nodegroups(clusterName="prod")["nodegroups"] == ["web"]
+    assert in_b.describe_nodegroup(clusterName="prod", nodegroupName="web")["nodegroup"]["version"] == "1.31"
+    assert in_a.describe_cluster(name="prod")["cluster"]["version"] == "1.31"
+    assert in_a.list_nodegroups(clusterName="prod")["nodegroups"] == ["workers"]
+
+    # Neither account sees the other's node group, by any call.
+    for eks, other in ((in_a, "web"), (in_b, "workers")):
+        not_found(eks.describe_nodegroup, clusterName="prod", nodegroupName=other)
+        not_found(eks.list_updates, name="prod", nodegroupName=other)
+        not_found(eks.update_nodegroup_version, clusterName="prod", nodegroupName=other, version="1.32")
+
+    update = in_b.update_nodegroup_version(clusterName="prod", nodegroupName="web", version="1.32")["update"]
+    assert in_b.list_updates(name="prod", nodegroupName="web")["updateIds"] == [update["id"]]
+    # A's credentials cannot read B's update, even naming it by id on A's cluster of the same name.
+    not_found(in_a.describe_update, name="prod", nodegroupName="workers", updateId=update["id"])
+    assert in_a.list_updates(name="prod", nodegroupName="workers")["updateIds"] == []
+    statuses = [poll(in_b, update["id"], "web")["status"] for _ in range(3)]
+    assert statuses == ["InProgress", "InProgress", "Successful"]
+    assert in_b.describe_nodegroup(clusterName="prod", nodegroupName="web")["nodegroup"]["version"] == "1.32"
+    assert describe_ng(in_a)["version"] == "1.30", "A's node group of the same cluster name is untouched"
+
+    # An account with no seed has no clusters, and the caller's own credentials never reach B's.
+    assert "prod" in in_a.list_clusters()["clusters"]
+    state = admin(url, "GET", "/_localeks/state")
+    assert sorted((c["accountId"], c["name"]) for c in state["clusters"]) == [(CALLER, "prod"), (ACCOUNT_B, "prod")]
+
+
+def test_another_accounts_credentials_do_not_reach_the_callers_clusters(url: str) -> None:
+    # And the other way round: B's credentials see nothing of the caller's account.
+    seed(url, {"name": "only-in-a", "version": "1.31", "nodegroups": [{"name": "workers", "version": "1.30"}]})
+    seed_account(url, ACCOUNT_B)
+    in_b = assumed(url, role_arn(ACCOUNT_B))
+    assert in_b.list_clusters()["clusters"] == []
+    not_found(in_b.describe_cluster, name="only-in-a")
+    not_found(in_b.list_nodegroups, clusterName="only-in-a")
+    not_found(in_b.describe_nodegroup, clusterName="only-in-a", nodegroupName="workers")
+    assert client(url).list_clusters()["clusters"] == ["only-in-a"]
+
+
+def test_a_role_is_assumed_only_from_an_account_it_trusts(url: str) -> None:
+    # B's role trusts C only: the caller (A) is refused; a role seeded in A trusting A is assumable.
+    seed_account(url, ACCOUNT_B, trusted=(ACCOUNT_C,))
+    with pytest.raises(ClientError) as exc:
+        assumed(url, role_arn(ACCOUNT_B))
+    assert error_of(exc)[:2] == ("AccessDenied", 403)
+    assert f"arn:aws:iam::{CALLER}:root is not authorized to perform: sts:AssumeRole" in str(exc.value)
+    seed_account(url, CALLER, {"name": "own", "version": "1.31", "nodegroups": []})
+    assert assumed(url, role_arn(CALLER)).list_clusters()["clusters"] == ["own"]
+
+
+def test_reset_forgets_the_seeded_roles(url: str) -> None:
+    seed_account(url, ACCOUNT_B)
+    assumed(url, role_arn(ACCOUNT_B))
+    admin(url, "POST", "/_localeks/reset", {})
+    with pytest.raises(ClientError) as exc:
+        assumed(url, role_arn(ACCOUNT_B))
+    assert error_of(exc)[:2] == ("AccessDenied", 403)
+
+
+@pytest.mark.parametrize("account", ["12345678901", "1234567890123", "12345678901a", 123456789012, None])
+def test_seed_refuses_an_account_id_that_is_not_12_digits(url: str, account: Any) -> None:
+    for path, body in (
+        ("/_localeks/seed", {"accountId": account, "clusters": []}),
+        ("/_localeks/ssm-parameters", {"accountId": account, "parameters": []}),
+    ):
+        with pytest.raises(urllib.error.HTTPError) as bad:
+            admin(url, "POST", path, body)
+        assert bad.value.code == 400 and b"accountId" in bad.value.read()
+
+
+def test_public_ssm_parameters_answer_in_every_account(url: str) -> None:
+    # Published with B's seed and through the admin route (the caller's account by default): AWS's
+    # public parameters are one per Region, the same in every account.
+    bottlerocket = "/aws/service/bottlerocket/aws-k8s-1.32/x86_64/latest/image_version"
+    cluster = {
+        "name": "prod",
+        "version": "1.32",
+        "latestReleases": {"1.32": "1.32.3-20251120"},
+        "publishLatestToSsm": {"ageDays": 5},
+        "nodegroups": [{"name": "web", "version": "1.32"}],
+    }
+    seed_account(url, ACCOUNT_B, cluster)
+    admin(
+        url, "POST", "/_localeks/ssm-parameters", {"parameters": [{"name": bottlerocket, "value": "1.30.0-0a1b2c3d"}]}
+    )
+    al2023 = "/aws/service/eks/optimized-ami/1.32/amazon-linux-2023/x86_64/standard/recommended/release_version"
+    seed_account(url, ACCOUNT_C, trusted=(CALLER,))
+    readers = {
+        "caller": client(url, "ssm"),
+        "B": assumed(url, role_arn(ACCOUNT_B), "ssm"),
+        "C": assumed(url, role_arn(ACCOUNT_C), "ssm"),
+    }
+    for who, ssm in readers.items():
+        param = ssm.get_parameter(Name=al2023)["Parameter"]
+        assert (param["Value"], param["Version"]) == ("1.32.3-20251120", 1), who
+        assert param["ARN"] == f"arn:aws:ssm:{REGION}::parameter{al2023}", "a public parameter's ARN has no account"
+        found = ssm.get_parameters(Names=[al2023, bottlerocket])["Parameters"]
+        assert sorted(p["Value"] for p in found) == ["1.30.0-0a1b2c3d", "1.32.3-20251120"], who
+        by_path = ssm.get_parameters_by_path(Path="/aws/service/bottlerocket/", Recursive=True)["Parameters"]
+        assert [p["Name"] for p in by_path] == [bottlerocket], who
+
+    # A new version is every account's at once; a reset unpublishes it everywhere.
+    admin(url, "POST", "/_localeks/ssm-parameters", {"parameters": [{"name": al2023, "value": "1.32.4-20251201"}]})
+    for who, ssm in readers.items():
+        param = ssm.get_parameter(Name=al2023)["Parameter"]
+        assert (param["Value"], param["Version"]) == ("1.32.4-20251201", 2), who
+    admin(url, "POST", "/_localeks/reset", {})
+    for who, ssm in readers.items():
+        with pytest.raises(ClientError) as exc:
+            ssm.get_parameter(Name=al2023)
+        assert exc.value.response["Error"]["Code"] == "ParameterNotFound", who
+        assert ssm.get_parameters_by_path(Path="/aws/service/", Recursive=True)["Parameters"] == [], who
+
+
+def test_an_accounts_own_parameters_stay_its_own(url: str) -> None:
+    # Only the published (public) parameters are shared: PutParameter stays per account.
+    seed_account(url, ACCOUNT_B)
+    name = f"/team/{uuid.uuid4().hex}"  # moto's own parameters outlive a reset
+    client(url, "ssm").put_parameter(Name=name, Value="a", Type="String")
+    in_b = assumed(url, role_arn(ACCOUNT_B), "ssm")
+    with pytest.raises(ClientError) as exc:
+        in_b.get_parameter(Name=name)
+    assert exc.value.response["Error"]["Code"] == "ParameterNotFound"
+    in_b.put_parameter(Name=name, Value="b", Type="String")
+    assert client(url, "ssm").get_parameter(Name=name)["Parameter"]["Value"] == "a"
+
+
+def test_calls_are_counted_per_account_and_assume_role_per_role(url: str) -> None:
+    seed(url, prod())
+    seed_account(url, ACCOUNT_B, {"name": "prod", "version": "1.31", "nodegroups": [{"name": "web"}]})
+    admin(url, "DELETE", "/_localeks/calls")
+
+    client(url).list_clusters()
+    creds = client(url, "sts").assume_role(RoleArn=role_arn(ACCOUNT_B), RoleSessionName="updater")["Credentials"]
+    in_b = boto3.client(
+        "eks",
+        endpoint_url=url,
+        region_name=REGION,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
+    in_b.describe_cluster(name="prod")
+    in_b.describe_nodegroup(clusterName="prod", nodegroupName="web")
+    in_b.list_clusters()
+    for refused in (role_arn(ACCOUNT_B, "missing"), role_arn(ACCOUNT_C)):
+        with pytest.raises(ClientError):
+            client(url, "sts").assume_role(RoleArn=refused, RoleSessionName="updater")
+    # A faulted AssumeRole is counted, and refused (in STS's XML, so its SDK reads the error).
+    admin(url, "POST", "/_localeks/faults", {"service": "sts", "operation": "AssumeRole", "kind": "throttle"})
+    with pytest.raises(ClientError) as throttled:
+        client(url, "sts").assume_role(RoleArn=role_arn(ACCOUNT_B), RoleSessionName="poller")
+    assert error_of(throttled)[:2] == ("Throttling", 429)
+
+    calls = admin(url, "GET", "/_localeks/calls")
+    assert calls["byAccount"][CALLER] == {"total": {"eks:ListClusters": 1, "sts:AssumeRole": 4}, "byCluster": {}}
+    assert calls["byAccount"][ACCOUNT_B] == {
+        "total": {"eks:DescribeCluster": 1, "eks:DescribeNodegroup": 1, "eks:ListClusters": 1},
+        "byCluster": {"prod": {"eks:DescribeCluster": 1, "eks:DescribeNodegroup": 1}},
+    }
+    assert ACCOUNT_C not in calls["byAccount"], "no call at all was made in C (its role was only asked for)"
+    assert calls["assumeRole"] == {
+        role_arn(ACCOUNT_B): {
+            "calls": 2,
+            "granted": 1,
+            "refused": 1,
+            "byCaller": {CALLER: 2},
+            "bySession": {"updater": 1, "poller": 1},
+        },
+        role_arn(ACCOUNT_B, "missing"): {
+            "calls": 1,
+            "granted": 0,
+            "refused": 1,
+            "byCaller": {CALLER: 1},
+            "bySession": {"updater": 1},
+        },
+        role_arn(ACCOUNT_C): {
+            "calls": 1,
+            "granted": 0,
+            "refused": 1,
+            "byCaller": {CALLER: 1},
+            "bySession": {"updater": 1},
+        },
+    }
+    # Every account together, as before.
+    assert calls["total"]["eks:ListClusters"] == 2 and calls["total"]["sts:AssumeRole"] == 4
+    assert calls["byCluster"] == {"prod": {"eks:DescribeCluster": 1, "eks:DescribeNodegroup": 1}}
+    # Names only: no credential is kept or shown.
+    text = json.dumps(calls)
+    for secret in (creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"], "testing"):
+        assert secret not in text
+    assert admin(url, "DELETE", "/_localeks/calls") == {"total": {}, "byCluster": {}, "byAccount": {}, "assumeRole": {}}
+
+
 def test_calls_are_counted_by_operation_and_by_the_cluster_they_name(url: str, eks: Any) -> None:
     seed(url, prod(), {"name": "other", "version": "1.31", "nodegroups": []})
     admin(url, "DELETE", "/_localeks/calls")
@@ -852,7 +1114,9 @@ def test_calls_are_counted_by_operation_and_by_the_cluster_they_name(url: str, e
     assert calls["byCluster"] == {
         "prod": {"eks:DescribeCluster": 1, "eks:ListNodegroups": 1, "eks:DescribeNodegroup": 1}
     }
-    assert admin(url, "DELETE", "/_localeks/calls") == {"total": {}, "byCluster": {}}
+    assert calls["byAccount"] == {"123456789012": {"total": calls["total"], "byCluster": calls["byCluster"]}}
+    assert calls["assumeRole"] == {}
+    assert admin(url, "DELETE", "/_localeks/calls") == {"total": {}, "byCluster": {}, "byAccount": {}, "assumeRole": {}}
 
 
 def test_a_query_protocol_request_reaches_moto_with_its_body(url: str) -> None:
@@ -1100,6 +1364,19 @@ def test_fault_notfound_and_denied(url: str, eks: Any) -> None:
     assert exc.value.response["Error"]["Code"] == "AccessDeniedException"
     assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
     assert admin(url, "GET", "/_localeks/faults")["rules"] == []
+
+
+@pytest.mark.parametrize(
+    "kind,code,status",
+    [("throttle", "Throttling", 429), ("error500", "InternalFailure", 500), ("denied", "AccessDenied", 403)],
+)
+def test_faults_on_a_query_protocol_service_answer_its_xml(url: str, kind: str, code: str, status: int) -> None:
+    # STS (and SNS, IAM, ...) answer errors in XML: a fault answered in EKS's JSON would be unreadable.
+    admin(url, "POST", "/_localeks/faults", {"service": "sts", "operation": "AssumeRole", "kind": kind})
+    with pytest.raises(ClientError) as exc:
+        client(url, "sts").assume_role(RoleArn="arn:aws:iam::444455556666:role/r", RoleSessionName="session")
+    assert error_of(exc)[:2] == (code, status)
+    assert "localeks" in exc.value.response["Error"]["Message"] or kind == "throttle"
 
 
 def test_faults_are_validated_and_cleared_by_reset(url: str) -> None:

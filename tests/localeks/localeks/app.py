@@ -19,6 +19,7 @@ and fault rules can name any operation of any service moto serves.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
@@ -141,8 +142,14 @@ def json_response(
 
 def sts_error(start_response: StartResponse, status: int, code: str, message: str) -> list[bytes]:
     """An STS (query protocol) error document."""
+    return query_error(start_response, status, code, message)
+
+
+def query_error(start_response: StartResponse, status: int, code: str, message: str) -> list[bytes]:
+    """An error document of a query-protocol service (STS, SNS, IAM, ...): what their SDKs parse."""
+    kind = "Receiver" if status >= 500 else "Sender"
     data = (
-        '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
+        f'<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>{kind}</Type>'
         f"<Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>"
         f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
     ).encode()
@@ -157,35 +164,98 @@ def error_response(start_response: StartResponse, err: EksError) -> list[bytes]:
     return json_response(start_response, err.status, err.body(), [("x-amzn-ErrorType", err.name)])
 
 
+@functools.cache
+def query_protocol(service: str | None) -> bool:
+    """Whether a service speaks the query protocol (XML errors), by botocore's model."""
+    if not service:
+        return False
+    try:
+        import botocore.session
+
+        protocol = botocore.session.get_session().get_service_model(service).metadata.get("protocol")
+    except Exception:  # not a service botocore knows
+        return False
+    return protocol in ("query", "ec2")
+
+
 class Calls:
-    """Every AWS API request served, by `service:Operation`, and by the cluster it names
-    (EKS's `{name}` URI parameter): `GET /_localeks/calls`, `DELETE` to start again. Faulted
-    requests count too: a client made them."""
+    """Every AWS API request served: `GET /_localeks/calls`, `DELETE` to start again. Faulted
+    requests count too: a client made them.
+
+    - `total`: by `service:Operation`; `byCluster`: by the EKS cluster the request names (its
+      `{name}` URI parameter), every account together (the shape existing tests read);
+    - `byAccount`: the same two, per account the request was made in (the account of the
+      credentials that signed it: an assumed role's credentials are the role's account);
+    - `assumeRole`: STS AssumeRole requests by the role ARN asked for (`calls`; `granted`, answered
+      200, and `refused`, answered with an error, a fault's included), with the calling accounts
+      (`byCaller`) and the session names given (`bySession`), so a test can tell whose call it was.
+
+    Only names are kept: never an access key, a secret or a session token.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._total: Counter[str] = Counter()
         self._by_cluster: dict[str, Counter[str]] = defaultdict(Counter)
+        self._account_total: dict[str, Counter[str]] = defaultdict(Counter)
+        self._account_cluster: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
+        self._assume_role: dict[str, dict[str, Any]] = {}
 
-    def count(self, service: str | None, operation: str | None, cluster: str | None) -> None:
+    def count(
+        self, service: str | None, operation: str | None, cluster: str | None, account: str | None = None
+    ) -> None:
         key = f"{service or '?'}:{operation or '?'}"
         with self._lock:
             self._total[key] += 1
             if cluster:
                 self._by_cluster[cluster][key] += 1
+            if account:
+                self._account_total[account][key] += 1
+                if cluster:
+                    self._account_cluster[account][cluster][key] += 1
+
+    def assume_role(self, role_arn: str, caller: str, session: str) -> Callable[[int], None]:
+        """Count an AssumeRole request; the function returned records its answer's status."""
+        with self._lock:
+            entry = self._assume_role.setdefault(
+                role_arn, {"calls": 0, "granted": 0, "refused": 0, "byCaller": Counter(), "bySession": Counter()}
+            )
+            entry["calls"] += 1
+            entry["byCaller"][caller] += 1
+            entry["bySession"][session] += 1
+
+        def answered(status: int) -> None:
+            with self._lock:
+                entry["granted" if 200 <= status < 300 else "refused"] += 1
+
+        return answered
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             return {
                 "total": dict(self._total),
                 "byCluster": {c: dict(n) for c, n in self._by_cluster.items()},
+                "byAccount": {
+                    a: {
+                        "total": dict(n),
+                        "byCluster": {c: dict(m) for c, m in self._account_cluster.get(a, {}).items()},
+                    }
+                    for a, n in self._account_total.items()
+                },
+                "assumeRole": {
+                    arn: {**e, "byCaller": dict(e["byCaller"]), "bySession": dict(e["bySession"])}
+                    for arn, e in self._assume_role.items()
+                },
             }
 
     def clear(self) -> dict[str, Any]:
         with self._lock:
             self._total.clear()
             self._by_cluster.clear()
-        return {"total": {}, "byCluster": {}}
+            self._account_total.clear()
+            self._account_cluster.clear()
+            self._assume_role.clear()
+        return {"total": {}, "byCluster": {}, "byAccount": {}, "assumeRole": {}}
 
 
 class LocalEksApp:
@@ -209,7 +279,9 @@ class LocalEksApp:
 
         who = RequestIdentity(environ)
         operation, uri = match_operation(environ, who.service)
-        self.calls.count(who.service, operation, uri.get("name"))
+        self.calls.count(who.service, operation, uri.get("name"), who.account)
+        if who.service == "sts" and operation == "AssumeRole":
+            start_response = self._recording_assume_role(who, environ, start_response)
         rule = self.faults.take(who.service, operation)
         if rule is not None:
             log.info("fault %s on %s %s (%s)", rule.kind, environ.get("REQUEST_METHOD"), path, operation)
@@ -218,6 +290,21 @@ class LocalEksApp:
             )
 
         return self.serve(who, operation, uri, environ)(start_response)
+
+    def _recording_assume_role(
+        self, who: RequestIdentity, environ: dict[str, Any], start_response: StartResponse
+    ) -> StartResponse:
+        """Count an AssumeRole request by role; `start_response`, recording how it was answered."""
+        form = _form(environ)
+        answered = self.calls.assume_role(
+            form.get("RoleArn", [""])[0], who.account, form.get("RoleSessionName", [""])[0]
+        )
+
+        def recording(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            answered(int(status.split()[0]))
+            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+        return recording
 
     # ----------------------------------------------------------------- EKS
 
@@ -229,8 +316,7 @@ class LocalEksApp:
             return lambda start_response: self.eks(who, operation, uri, environ, start_response)
         if who.service == "sts" and operation == "AssumeRole":
             # Judged as IAM would (trust.py): moto would hand out any role's credentials.
-            form = parse_qs(environ["wsgi.input"].getvalue().decode(errors="replace"))
-            refused = trust.refusal(who.account, form.get("RoleArn", [""])[0])
+            refused = trust.refusal(who.account, _form(environ).get("RoleArn", [""])[0])
             if refused is not None:
                 return lambda start_response: sts_error(start_response, 403, "AccessDenied", refused)
         if who.service == "eks" and operation == "DescribeCluster":
@@ -283,11 +369,20 @@ class LocalEksApp:
         start_response: StartResponse,
         normal: Callable[[], Callable[[StartResponse], Iterable[bytes]]],
     ) -> Iterable[bytes]:
+        def refuse(err: EksError) -> list[bytes]:
+            # In the protocol of the service asked (STS answers XML), so its SDK reads the error.
+            if query_protocol(who.service):
+                code = {"ThrottlingException": "Throttling", "AccessDeniedException": "AccessDenied"}.get(
+                    err.name, err.name
+                )
+                return query_error(start_response, err.status, code, err.message)
+            return error_response(start_response, err)
+
         if rule.kind == "throttle":
-            return error_response(start_response, EksError("ThrottlingException", "Rate exceeded", status=429))
+            return refuse(EksError("ThrottlingException", "Rate exceeded", status=429))
         if rule.kind == "error500":
             name = "ServerException" if who.service in ("eks", None) else "InternalFailure"
-            return error_response(start_response, EksError(name, "localeks: injected internal error", status=500))
+            return refuse(EksError(name, "localeks: injected internal error", status=500))
         if rule.kind == "notfound":
             # EKS's shape (status, x-amzn-ErrorType, body with the names it knows); for an
             # update, the answer EKS gives while it cannot describe a fresh one yet.
@@ -296,14 +391,14 @@ class LocalEksApp:
                 message = f"No update found for ID: {uri.get('updateId', '')}. (localeks: injected)"
             else:
                 message = "localeks: injected ResourceNotFoundException"
-            return error_response(start_response, EksError("ResourceNotFoundException", message, cluster, nodegroup))
+            return refuse(EksError("ResourceNotFoundException", message, cluster, nodegroup))
         if rule.kind == "denied":
             action = f"{who.service or 'eks'}:{operation or 'Unknown'}"
             message = (
                 f"User: arn:aws:sts::{who.account}:assumed-role/localeks-role/function is not authorized to "
                 f"perform: {action} (localeks: injected)"
             )
-            return error_response(start_response, EksError("AccessDeniedException", message, status=403))
+            return refuse(EksError("AccessDeniedException", message, status=403))
         if rule.kind == "notjson":
             data = b"<html><body>502 Bad Gateway</body></html>"
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
@@ -374,6 +469,11 @@ class LocalEksApp:
         except Exception as err:  # e.g. moto refusing a seeded value
             log.exception("admin %s %s failed", method, path)
             return json_response(start_response, 500, {"message": f"{type(err).__name__}: {err}"})
+
+
+def _form(environ: dict[str, Any]) -> dict[str, list[str]]:
+    """A query-protocol request's form body (match_operation left it in a BytesIO)."""
+    return parse_qs(environ["wsgi.input"].getvalue().decode(errors="replace"))
 
 
 def _drain(body: Iterable[bytes]) -> list[bytes]:

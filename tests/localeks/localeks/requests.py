@@ -230,9 +230,16 @@ class SsmParameters:
             raise AdminError("ssm-parameters: expected a JSON object")
         return cls(
             payload.get("region", "us-east-1"),
-            payload.get("accountId", default_account_id()),
+            account_id(payload.get("accountId", default_account_id()), "ssm-parameters"),
             ssm_parameter_list(payload.get("parameters", [])),
         )
+
+
+def account_id(value: Any, what: str) -> str:
+    """An AWS account id: 12 digits, as a string."""
+    if not (isinstance(value, str) and len(value) == 12 and value.isdigit()):
+        raise AdminError(f"{what}: accountId must be a 12-digit string, got {value!r}")
+    return value
 
 
 def ssm_parameter_list(specs: Any) -> list[Any]:
@@ -431,7 +438,7 @@ class Seed:
             raise AdminError("seed: clusters must be a list")
         return cls(
             region=payload.get("region", "us-east-1"),
-            account=payload.get("accountId", default_account_id()),
+            account=account_id(payload.get("accountId", default_account_id()), "seed"),
             clusters=[ClusterSpec.parse(c) for c in clusters],
             ssm_parameters=ssm_parameter_list(payload.get("ssmParameters", [])),
             roles=payload.get("roles", []),

@@ -5,6 +5,14 @@ reserved), so the only way to publish EKS's release parameters locally is to
 place them in moto's SSM backend directly, as moto itself does for the AMI
 parameters it ships. GetParameter(s) then answer them as usual, with the
 LastModifiedDate given here, which the soak gate (minReleaseAgeDays) reads.
+
+They are public, as AWS's are: one parameter per Region, the same in every account. moto keeps
+parameters per account (a `ParameterDict` per account and Region), so a published parameter is
+kept once per Region here and every account's dict of that Region is given that very version
+list (`_share`, run by moto's own lazy-loading hook `_check_loading_status` before each
+look-up): a call signed with any account's credentials (an assumed role's included) finds it,
+and a new version published later is seen by all at once. Its ARN has no account, as AWS's
+public parameters' ARNs (`arn:aws:ssm:us-east-1::parameter/aws/service/...`).
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ import threading
 from typing import Any
 
 from moto.core.utils import utcnow
-from moto.ssm.models import Parameter, ssm_backends
+from moto.ssm.models import Parameter, ParameterDict, ssm_backends
 
 from . import versions as v
 from .errors import AdminError
@@ -79,14 +87,55 @@ def _when(spec: dict[str, Any]) -> datetime.datetime:
     raise AdminError("ssm parameter: lastModifiedDate must be epoch seconds or an ISO 8601 string")
 
 
-class PublicParameters:
-    """Parameters placed in moto's SSM, remembered so a reset can remove them."""
+# Published parameters, per Region: name -> its versions (the one list every account shares),
+# and a generation number that moves at each change, so an account's dict is brought up to date
+# only when something changed.
+_PUBLIC: dict[str, dict[str, list[Parameter]]] = {}
+_GENERATION = [0]
+_PUBLIC_LOCK = threading.RLock()
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._placed: set[tuple[str, str, str]] = set()
+
+def _share(params: ParameterDict) -> None:
+    """Give this account's dict (of one Region) the Region's published parameters, and drop the
+    ones no longer published (a reset)."""
+    if getattr(params, "localeks_generation", None) == _GENERATION[0]:
+        return
+    with _PUBLIC_LOCK:
+        published = _PUBLIC.get(params.region_name, {})
+        shared: set[str] = getattr(params, "localeks_shared", set())
+        for name in shared - published.keys():
+            if dict.get(params, name) is not None:
+                dict.pop(params, name, None)
+        for name, versions in published.items():
+            if dict.get(params, name) is not versions:
+                dict.__setitem__(params, name, versions)
+        params.localeks_shared = set(published)  # type: ignore[attr-defined]
+        params.localeks_generation = _GENERATION[0]  # type: ignore[attr-defined]
+
+
+def _install() -> None:
+    original = ParameterDict._check_loading_status
+    if getattr(original, "localeks", False):
+        return
+
+    def check_loading_status(self: ParameterDict, key: str) -> None:
+        original(self, key)
+        _share(self)
+
+    check_loading_status.localeks = True  # type: ignore[attr-defined]
+    ParameterDict._check_loading_status = check_loading_status  # type: ignore[method-assign]
+
+
+_install()
+
+
+class PublicParameters:
+    """Public parameters placed in moto's SSM (one per Region, seen by every account), removed by
+    a reset."""
 
     def put(self, account: str, region: str, spec: Any) -> dict[str, Any]:
+        """Publish a version of `spec` in `region`. `account` is the seed's: it only chooses the
+        account whose backend checks the Region; the parameter is every account's."""
         if (
             not isinstance(spec, dict)
             or not isinstance(spec.get("name"), str)
@@ -98,14 +147,14 @@ class PublicParameters:
             raise AdminError("ssm parameter: name must be a path starting with /")
         when = _when(spec)
         try:
-            backend = ssm_backends[account][region]
+            ssm_backends[account][region]
         except KeyError as exc:
             raise AdminError(f"ssm parameter: unknown region {region!r}") from exc
-        with self._lock:
-            versions = backend._parameters[name]
+        with _PUBLIC_LOCK:
+            versions = _PUBLIC.setdefault(region, {}).setdefault(ParameterDict.normalize_name(name), [])
             versions.append(
                 Parameter(
-                    account_id=account,
+                    account_id="",  # a public parameter's ARN names no account
                     name=name,
                     value=value,
                     parameter_type="String",
@@ -118,7 +167,7 @@ class PublicParameters:
                     tier="Standard",
                 )
             )
-            self._placed.add((account, region, name))
+            _GENERATION[0] += 1
         return {
             "name": name,
             "value": value,
@@ -126,10 +175,8 @@ class PublicParameters:
         }
 
     def clear(self) -> None:
-        with self._lock:
-            for account, region, name in self._placed:
-                try:
-                    ssm_backends[account][region]._parameters.pop(name, None)
-                except KeyError:
-                    pass
-            self._placed.clear()
+        """Unpublish every parameter, in every Region (each account's dict drops them at its
+        next look-up)."""
+        with _PUBLIC_LOCK:
+            _PUBLIC.clear()
+            _GENERATION[0] += 1

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from . import listing, seeding, updates
+from . import listing, seeding, trust, updates
 from .clusters import Registry
 from .model import Config, default_account_id
 from .requests import ConfigChange, FinishUpdates, PageQuery, Seed, SsmParameters, UpdatesQuery
@@ -82,10 +82,12 @@ class Store:
     # --------------------------------------------------------------- admin API
 
     def reset(self) -> dict[str, Any]:
-        """Forget every EKS cluster (in every account and region) and update."""
+        """Forget every EKS cluster (in every account and region) and update, the published SSM
+        parameters and the seeded IAM roles."""
         with self._lock:
             self._registry.forget_all()
             self.ssm.clear()
+            trust.forget_seeded()
             self._calls_total = 0
             self._registry.config = Config(**vars(self._startup_config))
             return {"reset": True, "config": self.config.to_api()}

@@ -6,11 +6,13 @@ seeded in an account (`roles` in POST /_localeks/seed, each with the accounts it
 AssumeRole is refused with STS's 403 AccessDenied unless the role exists and trusts the
 caller's account. The credentials moto then issues belong to the role's account (moto routes
 requests signed with them there), so calls made with them see that account's clusters only.
+A reset (POST /_localeks/reset) deletes the roles seeded here.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 from moto.iam.models import iam_backends
@@ -18,6 +20,10 @@ from moto.iam.models import iam_backends
 from .errors import AdminError
 
 POLICY_VERSION = "2012-10-17"
+
+# (account, role name) of every role seeded, so a reset can delete them.
+_SEEDED: set[tuple[str, str]] = set()
+_SEEDED_LOCK = threading.Lock()
 
 
 def seed_roles(account: str, specs: Any) -> list[dict[str, Any]]:
@@ -57,8 +63,22 @@ def seed_roles(account: str, specs: Any) -> list[dict[str, Any]]:
             tags=[],
             max_session_duration="3600",
         )
+        with _SEEDED_LOCK:
+            _SEEDED.add((account, spec["name"]))
         made.append({"arn": role.arn, "trustedAccounts": trusted})
     return made
+
+
+def forget_seeded() -> None:
+    """Delete every role seeded (POST /_localeks/reset)."""
+    with _SEEDED_LOCK:
+        seeded = sorted(_SEEDED)
+        _SEEDED.clear()
+    for account, name in seeded:
+        try:
+            iam_backends[account]["aws"].delete_role(name)
+        except Exception:  # already gone
+            pass
 
 
 def refusal(caller_account: str, role_arn: str) -> str | None:
