@@ -9,8 +9,9 @@
 //! - [`core`]: every decision, with no SDK type and no I/O: the validated request,
 //!   versions and releases, the AMI table, the live state as typed values, the plan (steps
 //!   3–8 as named checks), the idempotency token, the allowlist, the error type.
-//! - [`aws`]: the adapters, the only code touching an AWS SDK: EKS, SSM, the shared call
-//!   path and its failure classification, SDK setup, TLS, deadlines.
+//! - [`aws`]: the adapters, the only code touching an AWS SDK: EKS, SSM, S3, STS and each
+//!   account's clients, the shared call path and its failure classification, SDK setup,
+//!   TLS, deadlines.
 //! - [`lambda`]: the Lambda shell: payload shapes, each function's handler, output
 //!   shapes, the error's `Diagnostic`, configuration and logging.
 //!
@@ -23,11 +24,13 @@ pub mod aws;
 pub mod core;
 pub mod lambda;
 
+pub use crate::aws::accounts::Accounts;
 pub use crate::aws::deadline::{CallLimits, Deadline};
 pub use crate::aws::discovery::Discovery;
 pub use crate::aws::eks::Eks;
 pub use crate::aws::s3::Objects;
 pub use crate::aws::ssm::Ssm;
+pub use crate::aws::sts::Sts;
 pub use crate::core::allowlist::{AccountAllowlist, Allowlist};
 pub use crate::core::error::{Error, ErrorKind};
 pub use crate::lambda::config::Config;
@@ -35,4 +38,4 @@ pub use crate::lambda::fleet::{FleetConfig, FleetPlanner};
 pub use crate::lambda::output::{Outcome, Output};
 pub use crate::lambda::payload::RawPayload;
 pub use crate::lambda::planner::{ClusterSeen, Planner};
-pub use crate::lambda::updater::Updater;
+pub use crate::lambda::updater::{Updater, UpdaterClients};

@@ -1,8 +1,9 @@
 //! The updater function's process: logging, configuration and the AWS clients, once; then
 //! the runtime loop.
 
+use aws_config::SdkConfig;
 use eks_nodegroup_updater::lambda::logging;
-use eks_nodegroup_updater::{Config, Eks, RawPayload, Ssm, Updater, aws};
+use eks_nodegroup_updater::{Accounts, Config, Eks, RawPayload, Ssm, Updater, UpdaterClients, aws};
 use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
@@ -11,11 +12,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
 
     let config = Config::from_env();
     let sdk_config = aws::setup::load(&config.limits).await?;
-    let updater = Updater::new(
-        Eks::new(aws_sdk_eks::Client::new(&sdk_config)),
-        Ssm::new(aws_sdk_ssm::Client::new(&sdk_config)),
-        config,
-    );
+    // Its own account's clients now; another account's, with the target role's
+    // credentials, when a request first names it.
+    let accounts = Accounts::new(sdk_config, |sdk: &SdkConfig| UpdaterClients {
+        eks: Eks::new(aws_sdk_eks::Client::new(sdk)),
+        ssm: Ssm::new(aws_sdk_ssm::Client::new(sdk)),
+    });
+    let updater = Updater::new(accounts, config);
 
     let updater = &updater;
     lambda_runtime::run(service_fn(

@@ -9,7 +9,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_smithy_types::timeout::TimeoutConfig;
 
-use super::classify::{Call, ModeledError, classify};
+use super::classify::{Call, Failure, ModeledError, Verdict, classify};
 use super::deadline::Deadline;
 use crate::core::error::{About, Error, ErrorKind};
 
@@ -21,6 +21,22 @@ pub(crate) async fn send<T, E, Fut>(
     about: &About,
     deadline: &Deadline,
     not_found: impl FnOnce() -> String,
+    send: impl FnOnce(TimeoutConfig) -> Fut,
+) -> Result<T, Error>
+where
+    Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    E: ModeledError + ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    send_in_words(call, about, deadline, not_found, |_, _| None, send).await
+}
+
+/// [`send`], with the adapter's own words for some failures (see [`classify`]).
+pub(crate) async fn send_in_words<T, E, Fut>(
+    call: Call<'_>,
+    about: &About,
+    deadline: &Deadline,
+    not_found: impl FnOnce() -> String,
+    own_words: impl FnOnce(Verdict, &Failure) -> Option<String>,
     send: impl FnOnce(TimeoutConfig) -> Fut,
 ) -> Result<T, Error>
 where
@@ -39,7 +55,7 @@ where
     })?;
     send(limits)
         .await
-        .map_err(|error| classify(error, call, about, not_found))
+        .map_err(|error| classify(error, call, about, not_found, own_words))
 }
 
 /// Pages of a list call read at most: far beyond any real account, but a server that

@@ -326,25 +326,25 @@ fn transport_message(transport: Transport, call: Call<'_>) -> String {
     }
 }
 
-/// Names an SDK failure: [`Failure::of`], then [`verdict`] and its [`message`]. The SDK
-/// error is kept as the source, for the log. `ResourceInUseException` carries no source:
+/// Names an SDK failure: [`Failure::of`], then [`verdict`] and its [`message`], unless
+/// `own_words` says it better (the adapter knows the fix: which role to deploy, say). The
+/// SDK error is kept as the source, for the log. `ResourceInUseException` carries no source:
 /// it is an answer, not a fault.
 pub(crate) fn classify<E>(
     error: SdkError<E, HttpResponse>,
     call: Call<'_>,
     about: &About,
     not_found: impl FnOnce() -> String,
+    own_words: impl FnOnce(Verdict, &Failure) -> Option<String>,
 ) -> Error
 where
     E: ModeledError + ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let failure = Failure::of(&error);
     let verdict = verdict(&failure);
-    let classified = Error::about(
-        verdict.kind(),
-        about.clone(),
-        message(verdict, &failure, call, not_found),
-    );
+    let words =
+        own_words(verdict, &failure).unwrap_or_else(|| message(verdict, &failure, call, not_found));
+    let classified = Error::about(verdict.kind(), about.clone(), words);
     match verdict {
         Verdict::InUse => classified,
         _ => classified.with_source(error),
@@ -606,7 +606,13 @@ mod tests {
         };
         for (error, transport, want) in cases {
             assert_eq!(Failure::of(&error).transport, Some(transport));
-            let got = classify(error, CALL, &About::from(&subject), || unreachable!());
+            let got = classify(
+                error,
+                CALL,
+                &About::from(&subject),
+                || unreachable!(),
+                |_, _| None,
+            );
             assert_eq!(got.kind(), ErrorKind::ServiceError);
             assert!(got.to_string().contains(want), "{got} lacks {want:?}");
         }

@@ -1,7 +1,8 @@
 //! The AWS adapters: the only code that touches an AWS SDK. Each returns the core's types
 //! and the core's [`Error`](crate::core::error::Error).
 //!
-//! - [`eks`], [`ssm`]: the calls the updater makes; [`discovery`]: the fleet's listing calls;
+//! - [`eks`], [`ssm`]: the calls the updater makes; [`sts`]: assuming the target role in
+//!   another account; [`accounts`]: each account's clients, the role's credentials held; [`discovery`]: the fleet's listing calls;
 //!   [`s3`]: the fleet's objects in the stack's bucket;
 //! - [`call`]: the one call path (time limits, send, classify) every adapter uses;
 //! - [`classify`]: SDK failures to error kinds, as a table;
@@ -9,6 +10,7 @@
 //! - [`setup`]: the process's one SDK configuration (credentials, timeouts);
 //! - [`tls`]: the HTTPS client and its trust store.
 
+pub mod accounts;
 pub(crate) mod call;
 pub(crate) mod classify;
 pub(crate) mod deadline;
@@ -17,4 +19,5 @@ pub(crate) mod eks;
 pub(crate) mod s3;
 pub mod setup;
 pub(crate) mod ssm;
+pub mod sts;
 pub(crate) mod tls;

@@ -118,7 +118,9 @@ impl AccountAllowlist {
             Self::OwnOnly | Self::Listed(_) => Err(format!(
                 "account {account} is not this function's own ({own}) and not in ALLOWED_ACCOUNTS; add it to the stack's TargetAccountIds to let this function act there"
             )),
-            Self::Broken { reason } => Err(reason.clone()),
+            Self::Broken { reason } => Err(format!(
+                "account {account} is not this function's own ({own}), and no other account is allowed: {reason}"
+            )),
         }
     }
 }

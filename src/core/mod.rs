@@ -7,9 +7,11 @@
 //! - [`plan`]: steps 3–8 as named checks, and the one mapping of a refusal to an error;
 //! - [`token`]: the idempotency token;
 //! - [`fleet`]: the fleet input, its selectors, and which node groups a roll takes;
-//! - [`allowlist`]: the `ALLOWED_CLUSTERS` patterns;
+//! - [`accounts`]: which account a request is served in, and through which role;
+//! - [`allowlist`]: the `ALLOWED_CLUSTERS` patterns and `ALLOWED_ACCOUNTS`;
 //! - [`error`]: the error type and its stable kinds.
 
+pub mod accounts;
 pub(crate) mod allowlist;
 pub(crate) mod ami;
 pub(crate) mod error;

@@ -8,7 +8,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::core::plan::Target;
-use crate::core::request::{TemplateSelector, UpdateRequest};
+use crate::core::request::{AccountId, TemplateSelector, UpdateRequest};
 use crate::core::version::ReleaseVersion;
 
 /// The token sent with the update: the caller's verbatim, else derived from the event's
@@ -20,6 +20,7 @@ pub fn client_request_token(request: &UpdateRequest, event_id: &str, target: &Ta
     let launch_template = target.launch_template.as_ref();
     derive_token(
         event_id,
+        request.account().map(AccountId::as_str),
         request.cluster().as_str(),
         request.nodegroup().as_str(),
         TokenTarget {
@@ -43,6 +44,10 @@ pub fn client_request_token(request: &UpdateRequest, event_id: &str, target: &Ta
 struct TokenSeed<'a> {
     scheme: &'static str,
     event: &'a str,
+    /// Only for another account than the function's own: left out otherwise, so a request
+    /// in its own account keeps the token it had before accounts existed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account: Option<&'a str>,
     cluster: &'a str,
     nodegroup: &'a str,
     version: Option<String>,
@@ -62,12 +67,19 @@ struct TokenTarget<'a> {
     pub force: bool,
 }
 
-/// Lowercase hex SHA-256 (64 characters) of the event identity, cluster, node group and
-/// resolved target.
-fn derive_token(event_id: &str, cluster: &str, nodegroup: &str, target: TokenTarget<'_>) -> String {
+/// Lowercase hex SHA-256 (64 characters) of the event identity, the account (another than
+/// the function's own), cluster, node group and resolved target.
+fn derive_token(
+    event_id: &str,
+    account: Option<&str>,
+    cluster: &str,
+    nodegroup: &str,
+    target: TokenTarget<'_>,
+) -> String {
     let seed = TokenSeed {
         scheme: "eks-nodegroup-updater/1",
         event: event_id,
+        account,
         cluster,
         nodegroup,
         version: target.version,
@@ -98,7 +110,7 @@ mod tests {
 
     #[test]
     fn token_is_64_lowercase_hex() {
-        let token = derive_token("evt", "prod", "workers", target("1.31"));
+        let token = derive_token("evt", None, "prod", "workers", target("1.31"));
         assert_eq!(token.len(), 64);
         assert!(
             token
@@ -110,21 +122,22 @@ mod tests {
     #[test]
     fn same_event_same_target_same_token() {
         assert_eq!(
-            derive_token("evt", "prod", "workers", target("1.31")),
-            derive_token("evt", "prod", "workers", target("1.31"))
+            derive_token("evt", None, "prod", "workers", target("1.31")),
+            derive_token("evt", None, "prod", "workers", target("1.31"))
         );
     }
 
     #[test]
     fn anything_else_changes_the_token() {
-        let base = derive_token("evt", "prod", "workers", target("1.31"));
+        let base = derive_token("evt", None, "prod", "workers", target("1.31"));
         let others = [
-            derive_token("evt2", "prod", "workers", target("1.31")),
-            derive_token("evt", "prod2", "workers", target("1.31")),
-            derive_token("evt", "prod", "workers2", target("1.31")),
-            derive_token("evt", "prod", "workers", target("1.32")),
+            derive_token("evt2", None, "prod", "workers", target("1.31")),
+            derive_token("evt", None, "prod2", "workers", target("1.31")),
+            derive_token("evt", None, "prod", "workers2", target("1.31")),
+            derive_token("evt", None, "prod", "workers", target("1.32")),
             derive_token(
                 "evt",
+                None,
                 "prod",
                 "workers",
                 TokenTarget {
@@ -134,6 +147,7 @@ mod tests {
             ),
             derive_token(
                 "evt",
+                None,
                 "prod",
                 "workers",
                 TokenTarget {
@@ -143,6 +157,7 @@ mod tests {
             ),
             derive_token(
                 "evt",
+                None,
                 "prod",
                 "workers",
                 TokenTarget {
@@ -157,10 +172,53 @@ mod tests {
     }
 
     #[test]
+    fn each_account_its_own_token() {
+        assert_ne!(
+            derive_token(
+                "evt",
+                Some("222233334444"),
+                "prod",
+                "workers",
+                target("1.31")
+            ),
+            derive_token(
+                "evt",
+                Some("555566667777"),
+                "prod",
+                "workers",
+                target("1.31")
+            )
+        );
+    }
+
+    /// A request in the function's own account keeps the token it had before requests
+    /// could name an account: redeliveries across an upgrade still find their update.
+    #[test]
+    fn own_account_token_unchanged() {
+        let seed = serde_json::to_string(&TokenSeed {
+            scheme: "eks-nodegroup-updater/1",
+            event: "evt",
+            account: None,
+            cluster: "prod",
+            nodegroup: "workers",
+            version: Some("1.31".into()),
+            release_version: None,
+            launch_template: None,
+            launch_template_version: None,
+            force: false,
+        })
+        .unwrap();
+        assert_eq!(
+            seed,
+            r#"{"scheme":"eks-nodegroup-updater/1","event":"evt","cluster":"prod","nodegroup":"workers","version":"1.31","release_version":null,"launch_template":null,"launch_template_version":null,"force":false}"#
+        );
+    }
+
+    #[test]
     fn field_boundaries_cannot_be_shifted() {
         assert_ne!(
-            derive_token("a", "bc", "d", target("1.31")),
-            derive_token("ab", "c", "d", target("1.31"))
+            derive_token("a", None, "bc", "d", target("1.31")),
+            derive_token("ab", None, "c", "d", target("1.31"))
         );
     }
 }

@@ -36,6 +36,9 @@ impl Outcome {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Output {
+    /// The account the node group is in: the request's, else the function's own (null only
+    /// where the invoked function's ARN did not say).
+    pub account_id: Option<String>,
     pub cluster_name: String,
     pub nodegroup_name: String,
     pub outcome: Outcome,
@@ -230,6 +233,7 @@ mod tests {
     #[test]
     fn serialises_in_the_documented_shape() {
         let output = Output {
+            account_id: Some("111122223333".into()),
             cluster_name: "prod".into(),
             nodegroup_name: "workers".into(),
             outcome: Outcome::Started,
@@ -254,6 +258,7 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&output).unwrap(),
             json!({
+                "accountId": "111122223333",
                 "clusterName": "prod",
                 "nodegroupName": "workers",
                 "outcome": "Started",

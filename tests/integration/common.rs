@@ -3,6 +3,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use aws_config::SdkConfig;
 use aws_sdk_eks::Client;
 use aws_sdk_eks::config::http::HttpResponse;
 use aws_sdk_eks::operation::describe_cluster::DescribeClusterOutput;
@@ -22,10 +23,12 @@ use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::DateTime;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::retry::RetryConfig;
-use eks_nodegroup_updater::Allowlist;
 use eks_nodegroup_updater::Eks;
 use eks_nodegroup_updater::Output;
 use eks_nodegroup_updater::Ssm;
+use eks_nodegroup_updater::core::accounts::{AccountRules, Home};
+use eks_nodegroup_updater::core::request::AccountId;
+use eks_nodegroup_updater::{Accounts, Allowlist, Sts, UpdaterClients};
 use eks_nodegroup_updater::{CallLimits, Deadline};
 use eks_nodegroup_updater::{Config, Error, Updater};
 use serde_json::{Value, json};
@@ -178,18 +181,57 @@ pub fn fast_retries() -> RetryConfig {
 }
 
 pub fn updater_with(allowlist: Allowlist, eks_rules: &[&Rule], ssm_rules: &[&Rule]) -> Updater {
+    updater_in_accounts(
+        allowlist,
+        AccountRules::parse(None, None),
+        eks_rules,
+        ssm_rules,
+        &[],
+    )
+}
+
+/// The function's own account in these tests (the one `run` gives as home).
+pub const OWN_ACCOUNT: &str = "111111111111";
+
+/// An `Updater` whose every account answers from the same mocked EKS and SSM rules, and
+/// whose STS answers `sts_rules`.
+pub fn updater_in_accounts(
+    allowlist: Allowlist,
+    accounts: AccountRules,
+    eks_rules: &[&Rule],
+    ssm_rules: &[&Rule],
+    sts_rules: &[&Rule],
+) -> Updater {
     let eks = mock_client!(aws_sdk_eks, RuleMode::MatchAny, eks_rules, |c| c
         .retry_config(fast_retries()));
     let ssm = mock_client!(aws_sdk_ssm, RuleMode::MatchAny, ssm_rules, |c| c
         .retry_config(fast_retries()));
+    let sts = mock_client!(aws_sdk_sts, RuleMode::MatchAny, sts_rules, |c| c
+        .retry_config(fast_retries()));
+    let clients = UpdaterClients {
+        eks: Eks::new(eks),
+        ssm: Ssm::new(ssm),
+    };
+    let accounts_clients = Accounts::new(SdkConfig::builder().build(), move |_: &SdkConfig| {
+        clients.clone()
+    })
+    .with_sts(Sts::new(sts));
     Updater::new(
-        Eks::new(eks),
-        Ssm::new(ssm),
+        accounts_clients,
         Config {
             allowlist,
+            accounts,
             limits: CallLimits::default(),
         },
     )
+}
+
+/// Where the tests' function runs.
+pub fn home() -> Home {
+    Home {
+        account: AccountId::parse(OWN_ACCOUNT).expect("account"),
+        partition: "aws".into(),
+    }
 }
 
 pub fn ssm_parameter_not_found() -> Rule {
@@ -230,6 +272,7 @@ pub async fn run(updater: &Updater, payload: Value) -> Result<Output, Error> {
         .run(
             &payload,
             "request-1",
+            Some(&home()),
             &Deadline::unbounded(CallLimits::default()),
         )
         .await

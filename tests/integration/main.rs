@@ -1,5 +1,6 @@
 //! The Rust integration tests, one test binary (one link of the SDK-heavy library):
 //!
+//! - `accounts`: requests in other accounts (STS, held credentials, refused roles);
 //! - `eks_adapter`, `ssm_adapter`: the adapters and the handler on the real SDK clients,
 //!   their HTTP layer replaced by `aws-smithy-mocks` rules;
 //! - `objects`: the S3 adapter (the fleet's bucket);
@@ -12,6 +13,7 @@
 // Test helpers outside #[test] functions may unwrap too: a failure there is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod accounts;
 mod common;
 mod discovery;
 mod eks_adapter;

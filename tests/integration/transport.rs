@@ -6,10 +6,12 @@ use std::net::{TcpListener, TcpStream};
 use std::thread;
 use std::time::{Duration, SystemTime};
 
+use aws_config::SdkConfig;
 use aws_smithy_types::retry::RetryConfig;
-use eks_nodegroup_updater::Allowlist;
 use eks_nodegroup_updater::Eks;
 use eks_nodegroup_updater::Ssm;
+use eks_nodegroup_updater::core::accounts::AccountRules;
+use eks_nodegroup_updater::{Accounts, Allowlist, UpdaterClients};
 use eks_nodegroup_updater::{CallLimits, Deadline};
 use eks_nodegroup_updater::{Config, Updater};
 use serde_json::json;
@@ -37,11 +39,17 @@ fn updater(endpoint: &str) -> Updater {
         .endpoint_url(endpoint)
         .timeout_config(LIMITS.timeout_config())
         .build();
+    let clients = UpdaterClients {
+        eks: Eks::new(aws_sdk_eks::Client::from_conf(config)),
+        ssm: Ssm::new(aws_sdk_ssm::Client::from_conf(ssm)),
+    };
     Updater::new(
-        Eks::new(aws_sdk_eks::Client::from_conf(config)),
-        Ssm::new(aws_sdk_ssm::Client::from_conf(ssm)),
+        Accounts::new(SdkConfig::builder().build(), move |_: &SdkConfig| {
+            clients.clone()
+        }),
         Config {
             allowlist: Allowlist::Any,
+            accounts: AccountRules::parse(None, None),
             limits: LIMITS,
         },
     )
@@ -77,7 +85,7 @@ async fn stalled_endpoint_is_a_service_error_before_the_deadline() {
     // The outer guard only keeps a regression from hanging the suite.
     let result = tokio::time::timeout(
         Duration::from_secs(30),
-        updater.run(&request(), "r-1", &deadline),
+        updater.run(&request(), "r-1", None, &deadline),
     )
     .await
     .expect("the call must end on its own");
@@ -99,7 +107,7 @@ async fn refused_connection_is_a_service_error() {
     let updater = updater(&format!("http://127.0.0.1:{port}"));
     let deadline = Deadline::new(SystemTime::now() + Duration::from_secs(10), LIMITS);
     let error = updater
-        .run(&request(), "r-1", &deadline)
+        .run(&request(), "r-1", None, &deadline)
         .await
         .expect_err("nothing listens there");
     assert_eq!(error.error_type(), "ServiceError", "{error}");
@@ -111,7 +119,7 @@ async fn spent_deadline_sends_nothing() {
     let updater = updater(&stalled_endpoint());
     let deadline = Deadline::new(SystemTime::now() + Duration::from_millis(500), LIMITS);
     let error = updater
-        .run(&request(), "r-1", &deadline)
+        .run(&request(), "r-1", None, &deadline)
         .await
         .expect_err("no time left");
     assert_eq!(error.error_type(), "ServiceError", "{error}");

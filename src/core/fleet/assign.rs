@@ -82,6 +82,7 @@ pub fn assign(
         if seen.insert((found.cluster.clone(), found.nodegroup.clone())) {
             assigned.push(Assigned {
                 request: UpdateRequest::new(
+                    None,
                     found.cluster,
                     found.nodegroup,
                     selector.request.clone(),

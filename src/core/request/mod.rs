@@ -24,8 +24,9 @@ use launch_template::parse_launch_template;
 pub use launch_template::{LaunchTemplateRequest, TemplateSelector, TemplateVersion};
 pub use nodegroup_name::NodegroupName;
 
-/// The node group's names, which every request holds.
-pub const NAME_FIELDS: &[&str] = &["clusterName", "nodegroupName"];
+/// Where the node group is: its names, which every request holds, and the account, which
+/// a request may name (absent: the function's own).
+pub const NAME_FIELDS: &[&str] = &["accountId", "clusterName", "nodegroupName"];
 
 fn valid_eks_name(text: &str, max: usize) -> bool {
     let mut bytes = text.bytes();
@@ -143,6 +144,9 @@ impl RequestSettings {
 /// A validated request to move one node group.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UpdateRequest {
+    /// The account the request named; after [`UpdateRequest::in_account`], only another
+    /// account than the function's own (its own is the default, and keeps the token).
+    account: Option<AccountId>,
     cluster: ClusterName,
     nodegroup: NodegroupName,
     settings: RequestSettings,
@@ -163,19 +167,36 @@ impl UpdateRequest {
     /// Reads a request from an object whose unknown fields the caller has rejected (a
     /// fleet target holds `wave` besides); `None` when the names are unusable.
     pub(crate) fn read(fields: &mut Fields<'_>) -> Option<Self> {
+        let account = fields.optional_parsed("accountId", AccountId::parse);
         let cluster = fields.required_parsed("clusterName", ClusterName::parse);
         let nodegroup = fields.required_parsed("nodegroupName", NodegroupName::parse);
         let settings = RequestSettings::read(fields);
-        Some(Self::new(cluster?, nodegroup?, settings))
+        Some(Self::new(account, cluster?, nodegroup?, settings))
     }
 
     /// The request of a node group a fleet selector found.
-    pub fn new(cluster: ClusterName, nodegroup: NodegroupName, settings: RequestSettings) -> Self {
+    pub fn new(
+        account: Option<AccountId>,
+        cluster: ClusterName,
+        nodegroup: NodegroupName,
+        settings: RequestSettings,
+    ) -> Self {
         Self {
+            account,
             cluster,
             nodegroup,
             settings,
         }
+    }
+
+    /// The request with its account settled against the function's own (`own`): naming
+    /// its own account is the same request as naming none, with the same token.
+    #[must_use]
+    pub fn in_account(mut self, own: Option<&AccountId>) -> Self {
+        if self.account.as_ref() == own {
+            self.account = None;
+        }
+        self
     }
 
     /// The node group this request is about, for errors and logs.
@@ -186,6 +207,10 @@ impl UpdateRequest {
         }
     }
 
+    /// The account the request named (see [`UpdateRequest::in_account`]).
+    pub fn account(&self) -> Option<&AccountId> {
+        self.account.as_ref()
+    }
     pub fn cluster(&self) -> &ClusterName {
         &self.cluster
     }

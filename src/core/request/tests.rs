@@ -227,7 +227,7 @@ fn unknown_field_far_from_any_lists_the_known_ones() {
         .unwrap_err()
         .to_string();
     assert!(
-        message.contains("`colour` is not a known field (known: clusterName"),
+        message.contains("`colour` is not a known field (known: accountId, clusterName"),
         "{message}"
     );
 }
