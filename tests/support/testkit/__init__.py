@@ -7,7 +7,8 @@ the end-to-end tier (tests/e2e), the state machine tier (tests/sam) and the benc
 - ``processes``    ``Process``: a child in its own process group with a log file, always
                    stopped (context managers, atexit, SIGTERM); free ports; a clean env;
 - ``local_eks``    ``local_eks()`` starts tests/localeks (its one start-up protocol: a
-                   ``LISTENING <url>`` line) and gives ``LocalEks``, its admin client;
+                   ``LISTENING <url>`` line) and gives ``LocalEks``, its admin client (other
+                   accounts: ``seed_account``, ``client_as``, ``call_counts()`` -> ``CallCounts``);
 - ``runtime_api``  the Lambda Runtime API emulator: real deadlines and precise timestamps,
                    ``RuntimeApi`` (asyncio) and ``ThreadedRuntimeApi`` (synchronous);
 - ``function``     a release bootstrap behind `cargo lambda watch` (``lambda_function()``);
@@ -30,7 +31,17 @@ from .function import (
     runtime_emulator,
 )
 from .httpclient import http
-from .local_eks import AWS_ENV, LISTENING_LINE, REGION, LocalEks, local_eks
+from .local_eks import (
+    AWS_ENV,
+    DEFAULT_ACCOUNT_ID,
+    LISTENING_LINE,
+    REGION,
+    TARGET_ROLE_NAME,
+    CallCounts,
+    LocalEks,
+    local_eks,
+    role_arn,
+)
 from .paths import (
     BOOTSTRAP,
     EVENTS_DIR,
@@ -55,6 +66,7 @@ from .runtime_api import Result, RuntimeApi, ThreadedRuntimeApi
 __all__ = [
     "AWS_ENV",
     "BOOTSTRAP",
+    "DEFAULT_ACCOUNT_ID",
     "EVENTS_DIR",
     "FIXTURES_DIR",
     "FUNCTION_SECRET",
@@ -63,6 +75,8 @@ __all__ = [
     "PLANNER_BOOTSTRAP",
     "REGION",
     "ROOT",
+    "TARGET_ROLE_NAME",
+    "CallCounts",
     "Emulator",
     "FunctionProcess",
     "HarnessError",
@@ -83,6 +97,7 @@ __all__ = [
     "lambda_function",
     "live",
     "local_eks",
+    "role_arn",
     "runtime_emulator",
     "stop_all",
     "venv_python",
