@@ -33,6 +33,13 @@ paths (`"Prefix.$"`) select from the Map state's input (moto read them from the 
 outputs); ResultWriter writes the manifest *and* the SUCCEEDED/FAILED result files (also when
 the Map fails, or had no items); a worker iterates over its items instead of recursing (moto
 hangs past ~950 items per worker); listObjectsV2 reads every page.
+A Task state's `Credentials` field (`RoleArn`, or `RoleArn.$`: a path or an intrinsic function)
+is honoured (_install_task_credentials; moto parses it, then signs every call with one key): the
+role is assumed at this server's STS as the state machine's own account, so localeks judges it as
+IAM would (the role must exist and trust that account), and the task's calls are signed with the
+role's credentials, so they land in the role's account; a role that cannot be assumed fails the
+task with `States.Permissions` (AWS documents no name for that case: a reading of the docs, see
+there).
 EventBridge is moto's too; one gap is filled (_install_input_transformer_text): a rule's
 InputTransformer output reaches an SQS target as the text its InputTemplate produced, as
 EventBridge delivers it, not parsed and serialised again.
@@ -81,18 +88,27 @@ from localeks.server import make_server, serve, stop_on_signals, url_of
 
 log = logging.getLogger("sfnlocal")
 
+# The credentials every call of the executor is signed with: the default account's
+# (123456789012, moto's default), the state machines' own account here.
+DEFAULT_KEYS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+# What a Task fails with when the role of its Credentials field cannot be assumed (see
+# _install_task_credentials: AWS documents no name for this case; this is our reading).
+CREDENTIALS_ERROR = "States.Permissions"
+
 
 def _install(self_url: str, functions: dict[str, str]) -> None:
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
     from moto.stepfunctions.parser.asl.utils import boto_client as boto_client_module
 
     def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        # A Task with a Credentials field: its role's temporary credentials (_install_task_credentials).
+        role = getattr(state_credentials, "sfnlocal_role", None)
+        keys = role.keys() if role is not None else DEFAULT_KEYS
         return boto3.client(
             service_name=service,
             region_name=region,
             endpoint_url=self_url,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
+            **keys,
             config=Config(
                 parameter_validation=False,
                 retries={"max_attempts": 0, "total_max_attempts": 1},
@@ -111,6 +127,11 @@ def _install(self_url: str, functions: dict[str, str]) -> None:
     route_clients()
 
     def invoke(parameters: dict, region: str, state_credentials: Any = None) -> dict:
+        role = getattr(state_credentials, "sfnlocal_role", None)
+        if role is not None:
+            # The function is reached by its ARN whatever the account; the role is still assumed,
+            # so a role that cannot be fails the task as it would on AWS.
+            role.keys()
         name = parameters.get("FunctionName")
         invoke_url = functions.get(name) if isinstance(name, str) else None
         if invoke_url is None:
@@ -151,7 +172,7 @@ def _install(self_url: str, functions: dict[str, str]) -> None:
 
     def exec_lambda_function(env: Any, parameters: dict, region: str, account: str, credentials: Any) -> None:
         # The `Resource: <function ARN>` form (not used by our definitions, kept consistent).
-        answer = invoke(parameters, region)
+        answer = invoke(parameters, region, credentials)
         if answer.get("FunctionError"):
             raise lambda_eval_utils.LambdaFunctionErrorException(
                 answer["FunctionError"], json.dumps(answer["Payload"], separators=(",", ":"))
@@ -160,6 +181,7 @@ def _install(self_url: str, functions: dict[str, str]) -> None:
 
     lambda_eval_utils._invoke_lambda_function = invoke
     lambda_eval_utils.exec_lambda_function = exec_lambda_function
+    _install_task_credentials(self_url)
     _install_case_mapping()
     _install_definition_normalisation()
     _install_tolerated_failure_percentage()
@@ -171,6 +193,131 @@ def _install(self_url: str, functions: dict[str, str]) -> None:
     _install_input_transformer_text()
     # The hooks above imported more of moto's modules: route their clients here too.
     route_clients()
+
+
+def _install_task_credentials(self_url: str) -> None:
+    """A Task state's `Credentials` field: the call is made with the credentials of that role.
+
+    Step Functions (the Task state's fields; "Accessing resources in other AWS accounts";
+    the API's TaskCredentials: "The ARN of an IAM role that Step Functions assumes for the
+    task") assumes the role named by `Credentials.RoleArn` (or `RoleArn.$`: a path, a context
+    path or an intrinsic function, evaluated against the state's input) before it calls the
+    task's resource, so the call is made in the role's account. moto's port parses the field
+    and its validation accepts it (CreateStateMachine, every form above), evaluates it and
+    records it in TaskScheduled's `taskCredentials`, but then signs every call with one fixed
+    key, whatever the role. Here, for a Task that has the field (only then: a Task without it
+    keeps the state machine's own account):
+
+    - once per attempt of the task (each Retry attempt assumes again), STS AssumeRole is
+      called at this server as the state machine's own account (its execution details'
+      account, default credentials with `x-moto-account-id`), with RoleSessionName
+      `sfnlocal-<execution name>` (cut to 64 characters): localeks judges it as IAM would
+      (tests/localeks/localeks/trust.py: the role must exist and trust that account) and
+      counts it (`/_localeks/calls` `assumeRole`, by role ARN, with that session name);
+    - the task's SDK calls are then signed with the temporary credentials: they land in the
+      role's account (AWS SDK integrations `aws-sdk:*`, and the optimised ones this executor
+      routes through the same client maker: SNS, SQS, nested `states:startExecution`, ...).
+      A Lambda task (`lambda:invoke`, a function ARN) assumes the role too, then reaches its
+      function by ARN through `--function` as before;
+    - when STS refuses (AccessDenied: no such role, or it does not trust the account; any
+      STS error), the task fails without calling its resource, after TaskScheduled and
+      TaskStarted, with a TaskFailed event: error `States.Permissions`, cause
+      `Could not assume the role <RoleArn> given in the Task's Credentials field: <STS's
+      message> (Service: Sts, Status Code: <status>, Error Code: <code>)`. Retry and Catch
+      apply as to any task error. This is a reading of the docs, not a recorded AWS answer:
+      AWS documents no error name or cause for a Credentials role that cannot be assumed;
+      the error-handling page's built-in names say `States.Permissions` is "a Task state
+      failed because it had insufficient privileges to run the specified code", which is
+      what a role the execution role may not assume is. The cause's text is ours (STS's own
+      message kept, in the shape of an SDK integration's cause). As the same page says of
+      `States.TaskFailed` ("matches any known error name except for States.Timeout"), a
+      `States.TaskFailed` retrier or catcher matches it, as do `States.ALL` and
+      `States.Permissions` (moto's port would not let `States.TaskFailed` match a
+      `States.` error, so the error is named in a way its matching reads as a task error).
+      A RoleArn that is not a string of 20 to 2,048 characters fails the task with
+      States.Runtime (moto's name for an unexpected evaluation error; AWS's answer unverified).
+    """
+    from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
+    from moto.stepfunctions.parser.asl.component.common.error_name.error_name import ErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent,
+        FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task import StateTask
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    class TaskError(ErrorName):
+        """An error name that moto matches as a task's error (so `States.TaskFailed` matches it)."""
+
+    class TaskRole:
+        """The role of one attempt of a Task with Credentials: assumed at its first call."""
+
+        def __init__(self, state: Any, env: Any, role_arn: Any) -> None:
+            self.state, self.env, self.role_arn = state, env, role_arn
+            self._keys: dict[str, str] | None = None
+            self._lock = threading.Lock()
+
+        def keys(self) -> dict[str, str]:
+            with self._lock:
+                if self._keys is None:
+                    self._keys = self._assume()
+                return self._keys
+
+        def _assume(self) -> dict[str, str]:
+            details = self.env.aws_execution_details
+            sts = boto3.client(
+                "sts",
+                region_name=details.region,
+                endpoint_url=self_url,
+                **DEFAULT_KEYS,
+                config=Config(retries={"max_attempts": 0, "total_max_attempts": 1}, connect_timeout=10),
+            )
+
+            def as_state_machine_account(request: Any, **_: Any) -> None:
+                request.headers["x-moto-account-id"] = details.account
+
+            sts.meta.events.register("before-sign.sts.AssumeRole", as_state_machine_account)
+            execution = self.env.states.context_object.context_object_data.get("Execution", {}).get("Name") or "task"
+            session = ("sfnlocal-" + "".join(c if c.isalnum() or c in "+=,.@-_" else "-" for c in execution))[:64]
+            try:
+                creds = sts.assume_role(RoleArn=self.role_arn, RoleSessionName=session)["Credentials"]
+            except ClientError as err:
+                raise FailureEventException(self._failure(err)) from None
+            log.info("task %s: assumed %s", self.env.next_state_name, self.role_arn)
+            return {
+                "aws_access_key_id": creds["AccessKeyId"],
+                "aws_secret_access_key": creds["SecretAccessKey"],
+                "aws_session_token": creds["SessionToken"],
+            }
+
+        def _failure(self, err: ClientError) -> Any:
+            error = err.response.get("Error", {})
+            status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            cause = (
+                f"Could not assume the role {self.role_arn} given in the Task's Credentials field: "
+                f"{error.get('Message', '')} (Service: Sts, Status Code: {status}, Error Code: {error.get('Code')})"
+            )
+            log.info("task %s: %s", self.env.next_state_name, cause)
+            details = TaskFailedEventDetails(error=CREDENTIALS_ERROR, cause=cause)
+            for field, getter in (("resource", "_get_sfn_resource"), ("resourceType", "_get_sfn_resource_type")):
+                if hasattr(self.state, getter):
+                    details[field] = getattr(self.state, getter)()
+            return FailureEvent(
+                env=self.env,
+                error_name=TaskError(CREDENTIALS_ERROR),
+                event_type=HistoryEventType.TaskFailed,
+                event_details=EventDetails(taskFailedEventDetails=details),
+            )
+
+    original = StateTask._eval_state_credentials
+
+    def eval_state_credentials(self: Any, env: Any) -> Any:
+        credentials = original(self, env)
+        if self.credentials:  # the Task's own Credentials field, not the execution role
+            credentials.sfnlocal_role = TaskRole(self, env, credentials.role_arn)
+        return credentials
+
+    StateTask._eval_state_credentials = eval_state_credentials
 
 
 def _install_error_names() -> None:

@@ -2,8 +2,9 @@
 
 These tests check the emulator, not the shipped definitions: each runs a small definition
 written here (Pass, Fail, Wait, Lambda and SNS tasks, nested executions and S3-reading/-writing
-distributed Maps) on sfnlocal.py against moto's S3, SNS, SQS and Step Functions in the same
-server, and checks what Step Functions would do (see the docstrings of the `_install_*` hooks in
+distributed Maps, Tasks with a `Credentials` role in another account of localeks) on sfnlocal.py
+against moto's S3, SNS, SQS and Step Functions in the same server, and checks what Step Functions
+would do (see the docstrings of the `_install_*` hooks in
 sfnlocal.py). No function binary is needed: the two Lambda functions sfnlocal routes to are
 stand-ins served here (FakeFunction), which answer as `cargo lambda watch`'s Invoke API does.
 """
@@ -35,6 +36,7 @@ class Emulator:
     def __init__(self, url: str, process: Any) -> None:
         self.url = url
         self.process = process
+        self.eks: tk.LocalEks | None = None  # the same server's localeks admin client
         kw = dict(endpoint_url=url, region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing")
         self.sfn = boto3.client("stepfunctions", **kw)
         self.s3 = boto3.client("s3", **kw)
@@ -130,6 +132,7 @@ def emu(tmp_path_factory: pytest.TempPathFactory, fakes: dict[str, FakeFunction]
     functions = {FUNCTION_ARN: fakes["updater"].url, PLANNER_ARN: fakes["planner"].url}
     with sfn_local(workdir, functions) as endpoint:
         emulator = Emulator(endpoint.url, endpoint.process)
+        emulator.eks = endpoint
         emulator.s3.create_bucket(Bucket=BUCKET)
         yield emulator
 
@@ -755,3 +758,219 @@ def test_a_roll_ends_with_succeed_output_path_or_fail_cause_path(emu, failed):
     else:
         assert d["status"] == "SUCCEEDED", d
         assert json.loads(d["output"]) == summary
+
+
+# ---------------------------------------------------------------------- 7. a Task's Credentials (other accounts)
+
+ACCOUNT_B, ACCOUNT_C = "444455556666", "777788889999"
+TARGET = tk.role_arn(ACCOUNT_B)
+XACCT_CLUSTER = "sfn-xacct"
+
+
+def history(emu: Emulator, d: dict) -> list[dict]:
+    return emu.sfn.get_execution_history(executionArn=d["executionArn"], maxResults=1000)["events"]
+
+
+def describe_update_task(credentials: dict | None, **fields: Any) -> dict:
+    """update-nodegroup.asl.json's DescribeUpdate, with the Task's `Credentials` field."""
+    task = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::aws-sdk:eks:describeUpdate",
+        "Parameters": {"Name.$": "$.clusterName", "NodegroupName.$": "$.nodegroupName", "UpdateId.$": "$.update.id"},
+        "ResultSelector": {"Update.$": "$.Update"},
+        "ResultPath": "$.poll",
+        **fields,
+    }
+    if credentials is not None:
+        task["Credentials"] = credentials
+    return task
+
+
+def seed_two_accounts(emu: Emulator, trusted: tuple[str, ...] = (ACCOUNT,)) -> dict[str, str]:
+    """The same cluster and node group in the state machine's account and in B, each with an
+    update running; B's target role trusting `trusted`. The update id of each account."""
+    world = {
+        "clusters": [{"name": XACCT_CLUSTER, "version": "1.31", "nodegroups": [{"name": "web", "version": "1.30"}]}]
+    }
+    emu.eks.seed(world)
+    emu.eks.seed_account(ACCOUNT_B, world, trusted=trusted)
+    # An account C whose role trusts the state machine's account: a role of another account, not B's.
+    emu.eks.seed_account(ACCOUNT_C, trusted=(ACCOUNT,))
+    start = {"clusterName": XACCT_CLUSTER, "nodegroupName": "web", "version": "1.31"}
+    ids = {ACCOUNT: emu.eks.eks().update_nodegroup_version(**start)["update"]["id"]}
+    if trusted == (ACCOUNT,):
+        ids[ACCOUNT_B] = emu.eks.client_as("eks", TARGET).update_nodegroup_version(**start)["update"]["id"]
+    emu.eks.clear_calls()
+    return ids
+
+
+@pytest.mark.parametrize(
+    "credentials",
+    [
+        {"RoleArn": TARGET},
+        {"RoleArn.$": "$.roleArn"},
+        {"RoleArn.$": "States.Format('arn:aws:iam::{}:role/eks-nodegroup-updater-target', $.accountId)"},
+    ],
+    ids=["literal", "path", "intrinsic"],
+)
+def test_a_task_with_credentials_describes_an_update_in_the_roles_account(emu, credentials):
+    ids = seed_two_accounts(emu)
+    definition = {
+        "StartAt": "DescribeUpdate",
+        "States": {
+            "DescribeUpdate": describe_update_task(credentials, Next="OwnAccount"),
+            # Without Credentials, the next task is the state machine's own account's again.
+            "OwnAccount": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:eks:listUpdates",
+                "Parameters": {"Name.$": "$.clusterName", "NodegroupName.$": "$.nodegroupName"},
+                "ResultSelector": {"ids.$": "$.UpdateIds"},
+                "ResultPath": "$.own",
+                "End": True,
+            },
+        },
+    }
+    payload = {
+        "clusterName": XACCT_CLUSTER,
+        "nodegroupName": "web",
+        "update": {"id": ids[ACCOUNT_B]},
+        "accountId": ACCOUNT_B,
+        "roleArn": TARGET,
+    }
+    d = emu.run(definition, payload)
+    assert d["status"] == "SUCCEEDED", d
+    out = json.loads(d["output"])
+    assert out["poll"]["Update"]["Id"] == ids[ACCOUNT_B]  # ResultSelector and ResultPath applied
+    assert out["poll"]["Update"]["Status"] == "InProgress"
+    assert out["own"] == {"ids": [ids[ACCOUNT]]}
+
+    scheduled = [e["taskScheduledEventDetails"] for e in history(emu, d) if e["type"] == "TaskScheduled"]
+    assert scheduled[0]["taskCredentials"] == {"roleArn": TARGET}
+    assert "taskCredentials" not in scheduled[1]
+    counts = emu.eks.call_counts()
+    assert counts.in_account(ACCOUNT_B, "eks") == {"eks:DescribeUpdate": 1}
+    assert counts.in_account(ACCOUNT, "eks") == {"eks:ListUpdates": 1}
+    assert counts.count(ACCOUNT_C) == 0
+    assumed = counts.assume_role(TARGET)
+    assert (assumed["calls"], assumed["granted"], assumed["byCaller"]) == (1, 1, {ACCOUNT: 1})
+    assert list(assumed["bySession"]) == [f"sfnlocal-{d['name']}"[:64]]
+
+
+@pytest.mark.parametrize("role", ["untrusting", "missing"])
+def test_a_credentials_role_that_cannot_be_assumed_fails_the_task(emu, role):
+    # B's role trusts C only (not the state machine's account), or B has no such role.
+    seed_two_accounts(emu, trusted=(ACCOUNT_C,))
+    arn = TARGET if role == "untrusting" else tk.role_arn(ACCOUNT_B, "missing")
+    definition = {
+        "StartAt": "DescribeUpdate",
+        "States": {"DescribeUpdate": describe_update_task({"RoleArn": arn}, End=True)},
+    }
+    d = emu.run(definition, {"clusterName": XACCT_CLUSTER, "nodegroupName": "web", "update": {"id": "x"}})
+    assert d["status"] == "FAILED", d
+    assert d["error"] == "States.Permissions"
+    assert d["cause"] == (
+        f"Could not assume the role {arn} given in the Task's Credentials field: User: arn:aws:iam::{ACCOUNT}:root "
+        f"is not authorized to perform: sts:AssumeRole on resource: {arn} (Service: Sts, Status Code: 403, "
+        "Error Code: AccessDenied)"
+    )
+    events = history(emu, d)
+    kinds = [e["type"] for e in events]
+    assert kinds[kinds.index("TaskStateEntered") :] == [
+        "TaskStateEntered",
+        "TaskScheduled",
+        "TaskStarted",
+        "TaskFailed",
+        "ExecutionFailed",
+    ]
+    failed = next(e["taskFailedEventDetails"] for e in events if e["type"] == "TaskFailed")
+    assert (failed["error"], failed["resourceType"], failed["resource"]) == (
+        "States.Permissions",
+        "aws-sdk:eks",
+        "describeUpdate",
+    )
+    counts = emu.eks.call_counts()
+    assert counts.count(ACCOUNT_B) == 0 and counts.count(ACCOUNT, "eks") == 0, "the resource is never called"
+    assert counts.assume_role(arn)["refused"] == 1 and counts.assume_role(arn)["granted"] == 0
+
+
+def test_a_credentials_role_arn_that_sts_cannot_take_is_a_runtime_error(emu):
+    # Shorter than STS's 20 characters: the call is not even made (sfnlocal's choice, see its docstring).
+    definition = {
+        "StartAt": "DescribeUpdate",
+        "States": {"DescribeUpdate": describe_update_task({"RoleArn.$": "$.role"}, End=True)},
+    }
+    emu.eks.clear_calls()
+    d = emu.run(
+        definition, {"role": "arn:aws:iam", "clusterName": XACCT_CLUSTER, "nodegroupName": "web", "update": {"id": "x"}}
+    )
+    assert (d["status"], d["error"]) == ("FAILED", "States.Runtime"), d
+    made = emu.eks.call_counts().total
+    assert not [k for k in made if not k.startswith("states:")], made  # only the test's own Step Functions calls
+
+
+def test_retry_and_catch_apply_to_a_credentials_failure(emu):
+    # Each attempt assumes the role again; States.TaskFailed matches the error, as the docs say
+    # it matches any known error but States.Timeout.
+    seed_two_accounts(emu, trusted=(ACCOUNT_C,))
+    retry = [{"ErrorEquals": ["States.Permissions"], "IntervalSeconds": 1, "MaxAttempts": 2, "BackoffRate": 1.0}]
+    catch = [{"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error", "Next": "CouldNotPoll"}]
+    definition = {
+        "StartAt": "DescribeUpdate",
+        "States": {
+            "DescribeUpdate": describe_update_task({"RoleArn": TARGET}, Retry=retry, Catch=catch, End=True),
+            "CouldNotPoll": {"Type": "Pass", "End": True},
+        },
+    }
+    d = emu.run(definition, {"clusterName": XACCT_CLUSTER, "nodegroupName": "web", "update": {"id": "x"}})
+    assert d["status"] == "SUCCEEDED", d
+    error = json.loads(d["output"])["error"]
+    assert error["Error"] == "States.Permissions" and TARGET in error["Cause"]
+    assert [e["type"] for e in history(emu, d)].count("TaskFailed") == 3
+    assumed = emu.eks.call_counts().assume_role(TARGET)
+    assert (assumed["calls"], assumed["refused"]) == (3, 3)
+
+
+def test_each_item_of_a_map_acts_in_its_own_account(emu):
+    # RoleArn.$ from each item: B's and C's clusters of the same name are each described in their account.
+    emu.eks.seed_account(ACCOUNT_B, {"clusters": [{"name": XACCT_CLUSTER, "version": "1.30", "nodegroups": []}]})
+    emu.eks.seed_account(ACCOUNT_C, {"clusters": [{"name": XACCT_CLUSTER, "version": "1.32", "nodegroups": []}]})
+    emu.eks.clear_calls()
+    definition = {
+        "StartAt": "Accounts",
+        "States": {
+            "Accounts": {
+                "Type": "Map",
+                "ItemsPath": "$.accounts",
+                "MaxConcurrency": 1,
+                "Iterator": {
+                    "StartAt": "DescribeCluster",
+                    "States": {
+                        "DescribeCluster": {
+                            "Type": "Task",
+                            "Resource": "arn:aws:states:::aws-sdk:eks:describeCluster",
+                            "Credentials": {
+                                "RoleArn.$": "States.Format('arn:aws:iam::{}:role/eks-nodegroup-updater-target', $)"
+                            },
+                            "Parameters": {"Name": XACCT_CLUSTER},
+                            "ResultSelector": {"arn.$": "$.Cluster.Arn", "version.$": "$.Cluster.Version"},
+                            "End": True,
+                        }
+                    },
+                },
+                "End": True,
+            }
+        },
+    }
+    d = emu.run(definition, {"accounts": [ACCOUNT_B, ACCOUNT_C]})
+    assert d["status"] == "SUCCEEDED", d
+    assert json.loads(d["output"]) == [
+        {"arn": f"arn:aws:eks:{REGION}:{ACCOUNT_B}:cluster/{XACCT_CLUSTER}", "version": "1.30"},
+        {"arn": f"arn:aws:eks:{REGION}:{ACCOUNT_C}:cluster/{XACCT_CLUSTER}", "version": "1.32"},
+    ]
+    counts = emu.eks.call_counts()
+    assert (
+        counts.cluster_in(ACCOUNT_B, XACCT_CLUSTER)
+        == counts.cluster_in(ACCOUNT_C, XACCT_CLUSTER)
+        == {"eks:DescribeCluster": 1}
+    )
+    assert counts.count(ACCOUNT, "eks") == 0
