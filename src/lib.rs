@@ -37,5 +37,5 @@ pub use crate::lambda::config::Config;
 pub use crate::lambda::fleet::{FleetConfig, FleetPlanner};
 pub use crate::lambda::output::{Outcome, Output};
 pub use crate::lambda::payload::RawPayload;
-pub use crate::lambda::planner::{ClusterSeen, Planner};
+pub use crate::lambda::planner::{ClusterSeen, FleetClients, Planner};
 pub use crate::lambda::updater::{Updater, UpdaterClients};

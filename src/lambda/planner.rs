@@ -1,23 +1,26 @@
 //! The fleet planner's reads (its handler is [`super::fleet`]): the clusters a roll takes
-//! (every page of `ListClusters`), and for one cluster `DescribeCluster` once, the node
-//! groups a selector names (every page of `ListNodegroups`), each candidate described once,
-//! a bounded number at a time, and the running update of any that is `UPDATING`. The core
-//! then assigns and plans.
+//! (every page of `ListClusters` in each account its selectors name), and for one cluster
+//! `DescribeCluster` once, the node groups a selector names (every page of
+//! `ListNodegroups`), each candidate described once, a bounded number at a time, and the
+//! running update of any that is `UPDATING`. Each account is read with its own clients
+//! (another account's through the target role); the core then assigns and plans.
 
 use std::collections::HashMap;
 
 use futures_util::stream::{self, StreamExt};
 
+use crate::aws::accounts::Accounts;
 use crate::aws::deadline::Deadline;
 use crate::aws::discovery::Discovery;
 use crate::aws::eks::Eks;
+use crate::core::accounts::{AccountRules, Home};
 use crate::core::allowlist::Allowlist;
 use crate::core::error::{About, Error, ErrorKind, Subject};
-use crate::core::fleet::assign::{Assigned, Discovered, assign, clusters_to_discover};
+use crate::core::fleet::assign::{Assigned, ClusterRef, Discovered, assign, clusters_to_discover};
 use crate::core::fleet::input::FleetInput;
 use crate::core::fleet::planning::{Observation, Observed};
 use crate::core::live::{ClusterState, ClusterStatus, NodegroupState, NodegroupStatus};
-use crate::core::request::{ClusterName, NodegroupName};
+use crate::core::request::{AccountId, ClusterName, NodegroupName};
 
 /// Node groups described at once: well inside EKS's read rate, and enough to describe a
 /// cluster's thirty node groups in two rounds.
@@ -34,48 +37,104 @@ pub enum ClusterSeen {
     Observed(Vec<(Assigned, Observation)>),
 }
 
-/// The fleet planner's AWS reads.
+/// The adapters the planner reads EKS with, in one account.
 #[derive(Clone, Debug)]
+pub struct FleetClients {
+    pub eks: Eks,
+    pub discovery: Discovery,
+}
+
+/// An account whose clusters could not be listed: refused by `ALLOWED_ACCOUNTS`, its role
+/// not assumed, or `ListClusters` refused. One failed record in the report.
+#[derive(Debug)]
+pub struct AccountFailed {
+    pub account: Option<AccountId>,
+    pub error: Error,
+}
+
+/// The fleet planner's AWS reads.
+#[derive(Debug)]
 pub struct Planner {
-    eks: Eks,
-    discovery: Discovery,
+    accounts: Accounts<FleetClients>,
     allowlist: Allowlist,
+    rules: AccountRules,
 }
 
 impl Planner {
-    pub fn new(eks: Eks, discovery: Discovery, allowlist: Allowlist) -> Self {
+    pub fn new(
+        accounts: Accounts<FleetClients>,
+        allowlist: Allowlist,
+        rules: AccountRules,
+    ) -> Self {
         Self {
-            eks,
-            discovery,
+            accounts,
             allowlist,
+            rules,
         }
     }
 
     /// The clusters a roll observes: its explicit targets' (each once, in input order;
-    /// one outside `ALLOWED_CLUSTERS` is observed without a call, to refuse its targets),
-    /// then those its selectors name among the account's (`ListClusters`, every page, only
-    /// when there are selectors and an allowlist that admits something).
+    /// one outside `ALLOWED_CLUSTERS` or `ALLOWED_ACCOUNTS` is observed without a call, to
+    /// refuse its targets), then those its selectors name in each account they list
+    /// (`ListClusters`, every page, only when there are selectors and an allowlist that
+    /// admits something). An account that cannot be listed for good is an
+    /// [`AccountFailed`]; one that may answer later (throttled, a service error) fails the
+    /// step, for the state machine to retry.
     pub async fn clusters_of(
         &self,
         input: &FleetInput,
+        home: Option<&Home>,
         deadline: &Deadline,
-    ) -> Result<Vec<ClusterName>, Error> {
-        let mut clusters: Vec<ClusterName> = Vec::new();
+    ) -> Result<(Vec<ClusterRef>, Vec<AccountFailed>), Error> {
+        let mut clusters: Vec<ClusterRef> = Vec::new();
+        let mut failed = Vec::new();
         for target in &input.targets {
-            if !clusters.contains(target.request.cluster()) {
-                clusters.push(target.request.cluster().clone());
-            }
-        }
-        if input.selectors.is_empty() || matches!(self.allowlist, Allowlist::Broken { .. }) {
-            return Ok(clusters);
-        }
-        let listed = self.discovery.list_clusters(deadline).await?;
-        for cluster in clusters_to_discover(input, &listed, &self.allowlist) {
+            let cluster = ClusterRef::of(&target.request);
             if !clusters.contains(&cluster) {
                 clusters.push(cluster);
             }
         }
-        Ok(clusters)
+        if input.selectors.is_empty() || matches!(self.allowlist, Allowlist::Broken { .. }) {
+            return Ok((clusters, failed));
+        }
+        for account in input.selector_accounts() {
+            let listed = match self.list_clusters(account.as_ref(), home, deadline).await {
+                Ok(listed) => listed,
+                Err(error) if error.is_retryable() => return Err(error),
+                Err(error) => {
+                    failed.push(AccountFailed { account, error });
+                    continue;
+                }
+            };
+            for cluster in clusters_to_discover(input, account.as_ref(), &listed, &self.allowlist) {
+                let cluster = ClusterRef {
+                    account: account.clone(),
+                    cluster,
+                };
+                if !clusters.contains(&cluster) {
+                    clusters.push(cluster);
+                }
+            }
+        }
+        Ok((clusters, failed))
+    }
+
+    /// Every cluster of one account, through its clients.
+    async fn list_clusters(
+        &self,
+        account: Option<&AccountId>,
+        home: Option<&Home>,
+        deadline: &Deadline,
+    ) -> Result<Vec<ClusterName>, Error> {
+        let place = self
+            .rules
+            .place(account, home)
+            .map_err(|message| Error::about(ErrorKind::NotAllowed, About::Account, message))?;
+        let clients = self
+            .accounts
+            .clients(&place, &About::Account, deadline)
+            .await?;
+        clients.discovery.list_clusters(deadline).await
     }
 
     /// Observes one cluster's targets: those `input` names explicitly in it, and those its
@@ -86,23 +145,33 @@ impl Planner {
     pub async fn observe_cluster(
         &self,
         input: &FleetInput,
-        cluster: &ClusterName,
+        at: &ClusterRef,
+        home: Option<&Home>,
         wait_for_control_plane: bool,
         deadline: &Deadline,
     ) -> Result<ClusterSeen, Error> {
-        if let Err(message) = self.allowlist.check(cluster.as_str()) {
-            let refused = explicit_targets(input, cluster)
-                .into_iter()
-                .map(|assigned| {
-                    let subject = assigned.request.subject();
-                    let error = Error::new(ErrorKind::NotAllowed, &subject, message.clone());
-                    (assigned, Observation::Failed(error))
-                })
-                .collect();
-            return Ok(ClusterSeen::Observed(refused));
-        }
+        let cluster = &at.cluster;
+        let allowed = self
+            .rules
+            .place(at.account.as_ref(), home)
+            .and_then(|place| self.allowlist.check(cluster.as_str()).map(|()| place));
+        let place = match allowed {
+            Ok(place) => place,
+            Err(message) => {
+                let refused = explicit_targets(input, at)
+                    .into_iter()
+                    .map(|assigned| {
+                        let subject = assigned.request.subject();
+                        let error = Error::new(ErrorKind::NotAllowed, &subject, message.clone());
+                        (assigned, Observation::Failed(error))
+                    })
+                    .collect();
+                return Ok(ClusterSeen::Observed(refused));
+            }
+        };
         let about = About::Cluster(cluster.clone());
-        let state = self
+        let clients = self.accounts.clients(&place, &about, deadline).await?;
+        let state = clients
             .eks
             .describe_cluster_for(cluster, &about, deadline)
             .await?;
@@ -112,13 +181,13 @@ impl Planner {
         let selected = input
             .selectors
             .iter()
-            .any(|s| s.clusters.matches(cluster.as_str()));
+            .any(|s| s.names(at.account.as_ref(), cluster.as_str()));
         let listed = if selected {
-            self.discovery.list_nodegroups(cluster, deadline).await?
+            clients.discovery.list_nodegroups(cluster, deadline).await?
         } else {
             Vec::new()
         };
-        let candidates = candidates(input, cluster, listed);
+        let candidates = candidates(input, at, listed);
         let described: Vec<(NodegroupName, Result<NodegroupState, Error>)> =
             stream::iter(candidates)
                 .map(|nodegroup| async {
@@ -126,7 +195,7 @@ impl Planner {
                         cluster: cluster.clone(),
                         nodegroup: nodegroup.clone(),
                     };
-                    let state = self.eks.describe_nodegroup(&subject, deadline).await;
+                    let state = clients.eks.describe_nodegroup(&subject, deadline).await;
                     (nodegroup, state)
                 })
                 .buffered(DESCRIBE_CONCURRENCY)
@@ -135,6 +204,7 @@ impl Planner {
         let discovered = described
             .iter()
             .map(|(nodegroup, state)| Discovered {
+                account: at.account.clone(),
                 cluster: cluster.clone(),
                 nodegroup: nodegroup.clone(),
                 tags: state.as_ref().ok().map(|state| state.tags.clone()),
@@ -144,11 +214,10 @@ impl Planner {
         let mut described: HashMap<NodegroupName, Result<NodegroupState, Error>> =
             described.into_iter().collect();
         let mut observed = Vec::new();
-        for assigned in assign(input, Some(cluster), discovered) {
+        for assigned in assign(input, Some(at), discovered) {
             let result = match described.remove(assigned.request.nodegroup()) {
                 Some(Ok(nodegroup)) => {
-                    self.with_running_update(&assigned, nodegroup, &state, deadline)
-                        .await
+                    with_running_update(&clients, &assigned, nodegroup, &state, deadline).await
                 }
                 Some(Err(error)) => Err(error),
                 // Unreachable: every assigned node group was a candidate.
@@ -166,45 +235,45 @@ impl Planner {
         }
         Ok(ClusterSeen::Observed(observed))
     }
+}
 
-    /// The node group's live state, with its running update when it is `UPDATING`.
-    async fn with_running_update(
-        &self,
-        assigned: &Assigned,
-        nodegroup: NodegroupState,
-        cluster: &ClusterState,
-        deadline: &Deadline,
-    ) -> Result<Observed, Error> {
-        let running = if nodegroup.status == NodegroupStatus::Updating {
-            let subject = assigned.request.subject();
-            self.eks.find_running_update(&subject, deadline).await?
-        } else {
-            None
-        };
-        Ok(Observed {
-            nodegroup,
-            cluster: cluster.clone(),
-            running,
-        })
-    }
+/// The node group's live state, with its running update when it is `UPDATING`.
+async fn with_running_update(
+    clients: &FleetClients,
+    assigned: &Assigned,
+    nodegroup: NodegroupState,
+    cluster: &ClusterState,
+    deadline: &Deadline,
+) -> Result<Observed, Error> {
+    let running = if nodegroup.status == NodegroupStatus::Updating {
+        let subject = assigned.request.subject();
+        clients.eks.find_running_update(&subject, deadline).await?
+    } else {
+        None
+    };
+    Ok(Observed {
+        nodegroup,
+        cluster: cluster.clone(),
+        running,
+    })
 }
 
 /// The input's explicit targets in `cluster`, as the roll assigns them.
-fn explicit_targets(input: &FleetInput, cluster: &ClusterName) -> Vec<Assigned> {
+pub fn explicit_targets(input: &FleetInput, cluster: &ClusterRef) -> Vec<Assigned> {
     assign(input, Some(cluster), Vec::new())
 }
 
 /// The node groups to describe: explicit targets first, then listed ones not yet named.
 fn candidates(
     input: &FleetInput,
-    cluster: &ClusterName,
+    cluster: &ClusterRef,
     listed: Vec<NodegroupName>,
 ) -> Vec<NodegroupName> {
     let mut names: Vec<NodegroupName> = Vec::new();
     let explicit = input
         .targets
         .iter()
-        .filter(|t| t.request.cluster() == cluster)
+        .filter(|t| ClusterRef::of(&t.request) == *cluster)
         .map(|t| t.request.nodegroup().clone());
     for name in explicit.chain(listed) {
         if !names.contains(&name) {

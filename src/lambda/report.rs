@@ -12,7 +12,10 @@ use crate::core::fleet::roll::{Counts, Record, Status, WaveCounts, first_failure
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReportRow {
-    pub cluster_name: String,
+    /// The account the node group is in (the planner's own included).
+    pub account_id: Option<String>,
+    /// Null for an account whose clusters could not be listed.
+    pub cluster_name: Option<String>,
     /// Null for a cluster whose node groups could not be listed.
     pub nodegroup_name: Option<String>,
     pub wave: u8,
@@ -35,6 +38,7 @@ pub struct ReportRow {
 impl From<&Record> for ReportRow {
     fn from(r: &Record) -> Self {
         Self {
+            account_id: r.account_id.clone(),
             cluster_name: r.cluster_name.clone(),
             nodegroup_name: r.nodegroup_name.clone(),
             wave: r.wave,
@@ -62,6 +66,7 @@ impl TryFrom<ReportRow> for Record {
         let status = Status::parse(&r.status)
             .ok_or_else(|| format!("a record's status {:?} is not a report status", r.status))?;
         Ok(Self {
+            account_id: r.account_id,
             cluster_name: r.cluster_name,
             nodegroup_name: r.nodegroup_name,
             wave: r.wave,
@@ -111,7 +116,8 @@ pub fn report_csv(records: &[Record]) -> Result<Vec<u8>, csv::Error> {
 }
 
 /// The report's columns, in order.
-pub const COLUMNS: [&str; 16] = [
+pub const COLUMNS: [&str; 17] = [
+    "accountId",
     "clusterName",
     "nodegroupName",
     "wave",
@@ -188,7 +194,8 @@ impl From<WaveCounts> for WaveOutput {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FailureOutput {
-    pub cluster_name: String,
+    pub account_id: Option<String>,
+    pub cluster_name: Option<String>,
     pub nodegroup_name: Option<String>,
     pub wave: u8,
     pub error: Option<String>,
@@ -226,6 +233,7 @@ impl Summary {
             failures: first_failures(records)
                 .into_iter()
                 .map(|r| FailureOutput {
+                    account_id: r.account_id,
                     cluster_name: r.cluster_name,
                     nodegroup_name: r.nodegroup_name,
                     wave: r.wave,
@@ -246,7 +254,8 @@ mod tests {
 
     fn record(nodegroup: &str, status: Status, cause: Option<&str>) -> Record {
         Record {
-            cluster_name: "prod".into(),
+            account_id: Some("111122223333".into()),
+            cluster_name: Some("prod".into()),
             nodegroup_name: Some(nodegroup.into()),
             wave: 1,
             selector: None,
@@ -299,9 +308,10 @@ mod tests {
         );
         let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
         assert_eq!(rows.len(), 2);
-        assert_eq!(&rows[1][1], "b, with \"quotes\"");
-        assert_eq!(&rows[1][14], "line one\nline two");
-        assert_eq!(&rows[0][3], "");
+        assert_eq!(&rows[1][0], "111122223333");
+        assert_eq!(&rows[1][2], "b, with \"quotes\"");
+        assert_eq!(&rows[1][15], "line one\nline two");
+        assert_eq!(&rows[0][4], "");
     }
 
     #[test]
@@ -351,7 +361,7 @@ mod tests {
                 "fleet": "roll-1", "dryRun": false,
                 "counts": {"targets": 2, "updated": 1, "upToDate": 0, "deferred": 0, "wouldUpdate": 0, "failed": 1, "notStarted": 0},
                 "waves": [{"wave": 1, "targets": 2, "updated": 1, "upToDate": 0, "deferred": 0, "wouldUpdate": 0, "failed": 1, "notStarted": 0}],
-                "failures": [{"clusterName": "prod", "nodegroupName": "b", "wave": 1, "error": "UpdateFailed", "cause": "boom"}],
+                "failures": [{"accountId": "111122223333", "clusterName": "prod", "nodegroupName": "b", "wave": 1, "error": "UpdateFailed", "cause": "boom"}],
                 "report": {"bucket": "bucket", "json": "fleet/roll-1/report.json", "csv": "fleet/roll-1/report.csv"}
             })
         );

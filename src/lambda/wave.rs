@@ -26,6 +26,9 @@ impl WaveItem {
 /// A request as the updater takes it: `UpdateRequest::from_json` reads it back unchanged.
 pub fn request_json(request: &UpdateRequest) -> Value {
     let mut object = Map::new();
+    if let Some(account) = request.account() {
+        object.insert("accountId".into(), json!(account.as_str()));
+    }
     object.insert("clusterName".into(), json!(request.cluster().as_str()));
     object.insert("nodegroupName".into(), json!(request.nodegroup().as_str()));
     match request.version() {
@@ -79,6 +82,7 @@ mod tests {
                    "minReleaseAgeDays": 7, "dryRun": true, "clientRequestToken": "t-1"}),
             json!({"clusterName": "p", "nodegroupName": "w", "launchTemplate": {"id": "lt-0123456789abcdef0", "version": "$Latest"}}),
             json!({"clusterName": "p", "nodegroupName": "w", "launchTemplate": {"name": "workers-lt"}}),
+            json!({"accountId": "222233334444", "clusterName": "p", "nodegroupName": "w"}),
         ];
         for given in requests {
             let request = UpdateRequest::from_json(given.as_object().unwrap()).unwrap();

@@ -2,19 +2,27 @@
 //! once, node groups listed and described once each, the running update of an `UPDATING`
 //! one, tags for selectors that ask, and no call at all for a cluster the allowlist refuses.
 
+use aws_config::SdkConfig;
 use aws_sdk_eks::Client;
 use aws_sdk_eks::operation::describe_cluster::DescribeClusterOutput;
 use aws_sdk_eks::operation::describe_nodegroup::DescribeNodegroupOutput;
 use aws_sdk_eks::operation::describe_update::DescribeUpdateOutput;
+use aws_sdk_eks::operation::list_clusters::ListClustersOutput;
 use aws_sdk_eks::operation::list_nodegroups::ListNodegroupsOutput;
 use aws_sdk_eks::operation::list_updates::ListUpdatesOutput;
 use aws_sdk_eks::types::{Cluster, ClusterStatus, Nodegroup, NodegroupStatus};
+use aws_sdk_sts::operation::assume_role::AssumeRoleOutput;
+use aws_sdk_sts::types::Credentials as StsCredentials;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use aws_smithy_types::DateTime;
+use eks_nodegroup_updater::core::accounts::{AccountRules, Home};
+use eks_nodegroup_updater::core::fleet::assign::ClusterRef;
 use eks_nodegroup_updater::core::fleet::input::FleetInput;
 use eks_nodegroup_updater::core::fleet::planning::Observation;
-use eks_nodegroup_updater::core::request::ClusterName;
+use eks_nodegroup_updater::core::request::{AccountId, ClusterName};
 use eks_nodegroup_updater::{
-    Allowlist, CallLimits, ClusterSeen, Deadline, Discovery, Eks, ErrorKind, Planner,
+    Accounts, Allowlist, CallLimits, ClusterSeen, Deadline, Discovery, Eks, ErrorKind,
+    FleetClients, Planner, Sts,
 };
 use serde_json::json;
 
@@ -78,17 +86,44 @@ fn nodegroup(name: &str, status: &str, team: &str) -> Rule {
 }
 
 fn planner(allowlist: Allowlist, rules: &[&Rule]) -> Planner {
+    planner_in_accounts(allowlist, AccountRules::parse(None, None), rules, &[])
+}
+
+/// A planner whose every account answers from the same EKS rules, and whose STS answers
+/// `sts_rules`.
+fn planner_in_accounts(
+    allowlist: Allowlist,
+    accounts: AccountRules,
+    rules: &[&Rule],
+    sts_rules: &[&Rule],
+) -> Planner {
     let client = mock_client!(aws_sdk_eks, RuleMode::MatchAny, rules, |c| c
         .retry_config(fast_retries()));
-    Planner::new(Eks::new(client.clone()), Discovery::new(client), allowlist)
+    let sts = mock_client!(aws_sdk_sts, RuleMode::MatchAny, sts_rules, |c| c
+        .retry_config(fast_retries()));
+    let clients = FleetClients {
+        eks: Eks::new(client.clone()),
+        discovery: Discovery::new(client),
+    };
+    Planner::new(
+        Accounts::new(SdkConfig::builder().build(), move |_: &SdkConfig| {
+            clients.clone()
+        })
+        .with_sts(Sts::new(sts)),
+        allowlist,
+        accounts,
+    )
 }
 
 fn deadline() -> Deadline {
     Deadline::unbounded(CallLimits::default())
 }
 
-fn prod() -> ClusterName {
-    ClusterName::parse("prod").unwrap()
+fn prod() -> ClusterRef {
+    ClusterRef {
+        account: None,
+        cluster: ClusterName::parse("prod").unwrap(),
+    }
 }
 
 #[tokio::test]
@@ -125,7 +160,7 @@ async fn a_cluster_is_read_once_and_each_node_group_once() {
     let planner = planner(Allowlist::Any, &rules);
 
     let ClusterSeen::Observed(seen) = planner
-        .observe_cluster(&input, &prod(), true, &deadline())
+        .observe_cluster(&input, &prod(), None, true, &deadline())
         .await
         .unwrap()
     else {
@@ -167,7 +202,7 @@ async fn node_groups_wait_for_a_control_plane_being_updated() {
     let list = listed(&["web"]);
     let planner = planner(Allowlist::Any, &[&cp, &list]);
     let seen = planner
-        .observe_cluster(&input, &prod(), true, &deadline())
+        .observe_cluster(&input, &prod(), None, true, &deadline())
         .await
         .unwrap();
     assert!(matches!(seen, ClusterSeen::ControlPlaneUpdating));
@@ -186,7 +221,7 @@ async fn a_cluster_outside_the_allowlist_is_never_called() {
     let list = listed(&["web"]);
     let planner = planner(Allowlist::parse(Some("staging")), &[&cp, &list, &any]);
     let ClusterSeen::Observed(seen) = planner
-        .observe_cluster(&input, &prod(), true, &deadline())
+        .observe_cluster(&input, &prod(), None, true, &deadline())
         .await
         .unwrap()
     else {
@@ -217,7 +252,7 @@ async fn a_node_group_that_cannot_be_read_is_its_own_failure() {
         });
     let planner = planner(Allowlist::Any, &[&cp, &web, &gone]);
     let ClusterSeen::Observed(seen) = planner
-        .observe_cluster(&input, &prod(), true, &deadline())
+        .observe_cluster(&input, &prod(), None, true, &deadline())
         .await
         .unwrap()
     else {
@@ -225,4 +260,96 @@ async fn a_node_group_that_cannot_be_read_is_its_own_failure() {
     };
     assert!(matches!(&seen[0].1, Observation::Failed(e) if e.kind() == ErrorKind::NotFound));
     assert!(matches!(&seen[1].1, Observation::Seen(_)));
+}
+
+fn home() -> Home {
+    Home {
+        account: AccountId::parse("111111111111").unwrap(),
+        partition: "aws".into(),
+    }
+}
+
+fn assumed_once() -> Rule {
+    mock!(aws_sdk_sts::Client::assume_role)
+        .match_requests(|r| {
+            r.role_arn() == Some("arn:aws:iam::222222222222:role/eks-nodegroup-updater-target")
+        })
+        .then_output(|| {
+            AssumeRoleOutput::builder()
+                .credentials(
+                    StsCredentials::builder()
+                        .access_key_id("ASIAEXAMPLE")
+                        .secret_access_key("secret")
+                        .session_token("token")
+                        .expiration(DateTime::from(
+                            std::time::SystemTime::now() + std::time::Duration::from_secs(3600),
+                        ))
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        })
+}
+
+#[tokio::test]
+async fn each_account_a_selector_names_is_listed_through_its_own_clients() {
+    let input = FleetInput::from_json(&json!({
+        "targets": [{"accountId": "333333333333", "clusterName": "prod", "nodegroupName": "web"}],
+        "selectors": [
+            {"clusters": ["prod"]},
+            {"accounts": ["222222222222", "333333333333"], "clusters": ["*"]}
+        ]
+    }))
+    .unwrap()
+    .in_account(Some(&home().account));
+    let list = mock!(Client::list_clusters)
+        .then_output(|| ListClustersOutput::builder().clusters("prod").build());
+    let sts = assumed_once();
+    let planner = planner_in_accounts(
+        Allowlist::Any,
+        AccountRules::parse(Some("222222222222"), None),
+        &[&list],
+        &[&sts],
+    );
+    let (clusters, failed) = planner
+        .clusters_of(&input, Some(&home()), &deadline())
+        .await
+        .unwrap();
+    let named: Vec<String> = clusters
+        .iter()
+        .map(|c| format!("{}/{}", c.account.as_ref().unwrap(), c.cluster))
+        .collect();
+    assert_eq!(
+        named,
+        [
+            "333333333333/prod",
+            "111111111111/prod",
+            "222222222222/prod"
+        ],
+        "explicit targets first, then each account's in the order named"
+    );
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0].account.as_ref().unwrap().as_str(), "333333333333");
+    assert_eq!(failed[0].error.kind(), ErrorKind::NotAllowed);
+    assert_eq!(
+        list.num_calls(),
+        2,
+        "own and 222222222222; never 333333333333"
+    );
+    assert_eq!(sts.num_calls(), 1);
+
+    // Its explicit target in the refused account is refused without a call.
+    let seen = planner
+        .observe_cluster(&input, &clusters[0], Some(&home()), true, &deadline())
+        .await
+        .unwrap();
+    let ClusterSeen::Observed(seen) = seen else {
+        panic!("{seen:?}")
+    };
+    assert_eq!(seen.len(), 1);
+    assert!(
+        matches!(&seen[0].1, Observation::Failed(e) if e.kind() == ErrorKind::NotAllowed),
+        "{seen:?}"
+    );
+    assert_eq!(list.num_calls(), 2);
 }

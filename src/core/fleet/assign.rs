@@ -1,16 +1,46 @@
 //! Which node groups a roll takes, each once: explicit targets first (in input order), then
-//! what the selectors find (by cluster, then node group). The first target or selector that
-//! names a node group decides its request and wave; later matches are ignored.
+//! what the selectors find (by account, cluster, then node group). The first target or
+//! selector that names a node group decides its request and wave; later matches are ignored.
+//! A node group is its account, cluster and name: `prod` in two accounts is two clusters.
 
 use std::collections::{BTreeMap, HashSet};
+use std::fmt;
 
 use super::input::{FleetInput, Selector};
 use crate::core::allowlist::Allowlist;
-use crate::core::request::{ClusterName, NodegroupName, UpdateRequest};
+use crate::core::request::{AccountId, ClusterName, NodegroupName, UpdateRequest};
+
+/// A cluster of the roll: its account (`None` only where the function cannot tell its own)
+/// and its name.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ClusterRef {
+    pub account: Option<AccountId>,
+    pub cluster: ClusterName,
+}
+
+impl ClusterRef {
+    /// The cluster a request is about.
+    pub fn of(request: &UpdateRequest) -> Self {
+        Self {
+            account: request.account().cloned(),
+            cluster: request.cluster().clone(),
+        }
+    }
+}
+
+impl fmt::Display for ClusterRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.account {
+            Some(account) => write!(f, "cluster '{}' (account {account})", self.cluster),
+            None => write!(f, "cluster '{}'", self.cluster),
+        }
+    }
+}
 
 /// A node group discovery found, with its tags; `None` when it could not be described.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Discovered {
+    pub account: Option<AccountId>,
     pub cluster: ClusterName,
     pub nodegroup: NodegroupName,
     pub tags: Option<BTreeMap<String, String>>,
@@ -27,10 +57,12 @@ pub struct Assigned {
     pub target: Option<usize>,
 }
 
-/// The clusters whose node groups discovery lists: those some selector names and the
-/// allowlist admits, in the order given, each once. No call names any other cluster.
+/// The clusters of `account` whose node groups discovery lists: those some selector names
+/// there and the allowlist admits, in the order given, each once. No call names any other
+/// cluster.
 pub fn clusters_to_discover(
     input: &FleetInput,
+    account: Option<&AccountId>,
     clusters: &[ClusterName],
     allowlist: &Allowlist,
 ) -> Vec<ClusterName> {
@@ -41,7 +73,7 @@ pub fn clusters_to_discover(
             input
                 .selectors
                 .iter()
-                .any(|s| s.clusters.matches(cluster.as_str()))
+                .any(|s| s.names(account, cluster.as_str()))
         })
         .cloned()
         .collect()
@@ -51,21 +83,17 @@ pub fn clusters_to_discover(
 /// (its explicit targets keep their index in the whole input).
 pub fn assign(
     input: &FleetInput,
-    cluster: Option<&ClusterName>,
+    cluster: Option<&ClusterRef>,
     mut discovered: Vec<Discovered>,
 ) -> Vec<Assigned> {
     let mut seen = HashSet::new();
     let mut assigned = Vec::new();
-    let in_scope = |name: &ClusterName| cluster.is_none_or(|c| c == name);
     for (index, target) in input.targets.iter().enumerate() {
-        if !in_scope(target.request.cluster()) {
+        let at = ClusterRef::of(&target.request);
+        if cluster.is_some_and(|c| *c != at) {
             continue;
         }
-        let key = (
-            target.request.cluster().clone(),
-            target.request.nodegroup().clone(),
-        );
-        if seen.insert(key) {
+        if seen.insert((at, target.request.nodegroup().clone())) {
             assigned.push(Assigned {
                 request: target.request.clone(),
                 wave: target.wave,
@@ -74,15 +102,21 @@ pub fn assign(
             });
         }
     }
-    discovered.sort_by(|a, b| (&a.cluster, &a.nodegroup).cmp(&(&b.cluster, &b.nodegroup)));
+    discovered.sort_by(|a, b| {
+        (&a.account, &a.cluster, &a.nodegroup).cmp(&(&b.account, &b.cluster, &b.nodegroup))
+    });
     for found in discovered {
         let Some((index, selector)) = first_selecting(&input.selectors, &found) else {
             continue;
         };
-        if seen.insert((found.cluster.clone(), found.nodegroup.clone())) {
+        let at = ClusterRef {
+            account: found.account.clone(),
+            cluster: found.cluster.clone(),
+        };
+        if seen.insert((at, found.nodegroup.clone())) {
             assigned.push(Assigned {
                 request: UpdateRequest::new(
-                    None,
+                    found.account,
                     found.cluster,
                     found.nodegroup,
                     selector.request.clone(),
@@ -101,7 +135,7 @@ fn first_selecting<'s>(
     found: &Discovered,
 ) -> Option<(usize, &'s Selector)> {
     selectors.iter().enumerate().find(|(_, s)| {
-        s.clusters.matches(found.cluster.as_str())
+        s.names(found.account.as_ref(), found.cluster.as_str())
             && s.selects(found.nodegroup.as_str(), found.tags.as_ref())
     })
 }
@@ -119,6 +153,7 @@ mod tests {
 
     fn found(cluster: &str, nodegroup: &str, tags: &[(&str, &str)]) -> Discovered {
         Discovered {
+            account: None,
             cluster: ClusterName::parse(cluster).unwrap(),
             nodegroup: NodegroupName::parse(nodegroup).unwrap(),
             tags: Some(
@@ -235,12 +270,110 @@ mod tests {
         let all = cluster_names(&["prod-eu", "prod-us", "staging", "dev"]);
         let allowlist = Allowlist::parse(Some("prod-eu,staging,dev"));
         assert_eq!(
-            clusters_to_discover(&fleet, &all, &allowlist),
+            clusters_to_discover(&fleet, None, &all, &allowlist),
             cluster_names(&["prod-eu", "staging"])
         );
         assert_eq!(
-            clusters_to_discover(&fleet, &all, &Allowlist::parse(None)),
+            clusters_to_discover(&fleet, None, &all, &Allowlist::parse(None)),
             cluster_names(&["prod-eu", "prod-us", "staging"])
+        );
+    }
+
+    fn account(id: &str) -> Option<AccountId> {
+        Some(AccountId::parse(id).unwrap())
+    }
+
+    fn found_in(account_id: &str, cluster: &str, nodegroup: &str) -> Discovered {
+        Discovered {
+            account: account(account_id),
+            ..found(cluster, nodegroup, &[])
+        }
+    }
+
+    #[test]
+    fn the_same_names_in_two_accounts_are_two_node_groups() {
+        let fleet = input(json!({
+            "targets": [{"accountId": "222222222222", "clusterName": "prod", "nodegroupName": "web", "wave": 3}],
+            "selectors": [{"accounts": ["111111111111", "222222222222"], "clusters": ["prod"], "wave": 1}]
+        }))
+        .in_account(account("111111111111").as_ref());
+        let assigned = assign(
+            &fleet,
+            None,
+            vec![
+                found_in("222222222222", "prod", "web"),
+                found_in("222222222222", "prod", "api"),
+                found_in("111111111111", "prod", "web"),
+                found_in("333333333333", "prod", "web"),
+            ],
+        );
+        let got: Vec<(String, String, u8)> = assigned
+            .iter()
+            .map(|a| {
+                (
+                    a.request.account().unwrap().to_string(),
+                    a.request.nodegroup().to_string(),
+                    a.wave,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("222222222222".into(), "web".into(), 3),
+                ("111111111111".into(), "web".into(), 1),
+                ("222222222222".into(), "api".into(), 1),
+            ],
+            "explicit first; then by account, cluster, name; the account no selector names is left out"
+        );
+    }
+
+    #[test]
+    fn its_own_account_named_or_not_is_one_account() {
+        let own = account("111111111111");
+        let fleet = input(json!({
+            "targets": [
+                {"clusterName": "prod", "nodegroupName": "web", "wave": 2},
+                {"accountId": "111111111111", "clusterName": "prod", "nodegroupName": "web", "wave": 5}
+            ],
+            "selectors": [
+                {"clusters": ["prod"]},
+                {"accounts": ["111111111111"], "clusters": ["*"]}
+            ]
+        }))
+        .in_account(own.as_ref());
+        assert_eq!(fleet.selector_accounts(), vec![own.clone()]);
+        let assigned = assign(&fleet, None, vec![found_in("111111111111", "prod", "web")]);
+        assert_eq!(assigned.len(), 1, "{assigned:?}");
+        assert_eq!(assigned[0].wave, 2);
+        assert_eq!(assigned[0].request.account(), own.as_ref());
+        let scoped = ClusterRef {
+            account: own,
+            cluster: ClusterName::parse("prod").unwrap(),
+        };
+        assert_eq!(assign(&fleet, Some(&scoped), Vec::new()).len(), 1);
+    }
+
+    #[test]
+    fn discovery_in_an_account_lists_what_its_selectors_name_there() {
+        let fleet = input(json!({"selectors": [
+            {"accounts": ["222222222222"], "clusters": ["prod-*"]},
+            {"clusters": ["staging"]}
+        ]}))
+        .in_account(account("111111111111").as_ref());
+        let all = cluster_names(&["prod-eu", "staging"]);
+        let any = Allowlist::parse(None);
+        assert_eq!(
+            clusters_to_discover(&fleet, account("222222222222").as_ref(), &all, &any),
+            cluster_names(&["prod-eu"])
+        );
+        assert_eq!(
+            clusters_to_discover(&fleet, account("111111111111").as_ref(), &all, &any),
+            cluster_names(&["staging"])
+        );
+        assert_eq!(
+            fleet.selector_accounts(),
+            vec![account("222222222222"), account("111111111111")]
         );
     }
 }

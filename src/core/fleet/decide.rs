@@ -63,7 +63,7 @@ pub fn decide(
         (place, record, rolling)
     });
     let failed = failures.iter().map(|failure| {
-        let place = Place::Discovered(failure.cluster.clone(), None);
+        let place = Place::Discovered(failure.account.clone(), failure.cluster.clone(), None);
         (place, Record::cluster_failed(failure), None)
     });
     let mut entries: Vec<(Place, Record, Option<UpdateRequest>)> = planned.chain(failed).collect();
@@ -85,12 +85,13 @@ pub fn decide(
 }
 
 /// A record's place in the report: explicit targets first, in input order; then the
-/// discovered ones by cluster and node group, a cluster that could not be listed (no node
-/// group) before its node groups. The variants' order is the report's.
+/// discovered ones by account, cluster and node group, an account or a cluster that could
+/// not be listed (no cluster, no node group) before what it holds. The variants' order is
+/// the report's.
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Place {
     Explicit(usize),
-    Discovered(String, Option<String>),
+    Discovered(Option<String>, Option<String>, Option<String>),
 }
 
 impl Place {
@@ -98,7 +99,8 @@ impl Place {
         match assigned.target {
             Some(index) => Self::Explicit(index),
             None => Self::Discovered(
-                assigned.request.cluster().to_string(),
+                assigned.request.account().map(ToString::to_string),
+                Some(assigned.request.cluster().to_string()),
                 Some(assigned.request.nodegroup().to_string()),
             ),
         }
@@ -236,7 +238,7 @@ mod tests {
             .iter()
             .map(|r| {
                 (
-                    r.cluster_name.as_str(),
+                    r.cluster_name.as_deref().unwrap_or("-"),
                     r.nodegroup_name.as_deref().unwrap_or("-"),
                     r.planned.as_str(),
                 )
@@ -296,7 +298,8 @@ mod cluster_failures {
     fn an_unlisted_cluster_is_one_failed_record_before_its_node_groups() {
         let t = tests::targets_for_failures();
         let failure = ClusterFailure {
-            cluster: "a".to_owned(),
+            account: None,
+            cluster: Some("a".to_owned()),
             wave: 3,
             selector: Some(0),
             error: "AccessDenied".to_owned(),
@@ -315,7 +318,7 @@ mod cluster_failures {
             .iter()
             .map(|r| {
                 (
-                    r.cluster_name.as_str(),
+                    r.cluster_name.as_deref().unwrap_or("-"),
                     r.nodegroup_name.as_deref(),
                     r.status,
                 )

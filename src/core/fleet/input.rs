@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::pattern::Patterns;
 use crate::core::request::{
-    FieldError, Fields, InvalidRequest, NAME_FIELDS, RequestSettings, SETTINGS_FIELDS,
+    AccountId, FieldError, Fields, InvalidRequest, NAME_FIELDS, RequestSettings, SETTINGS_FIELDS,
     UpdateRequest, kind, quoted,
 };
 
@@ -21,6 +21,7 @@ const FLEET_FIELDS: &[&str] = &[
 ];
 
 const SELECTOR_FIELDS: &[&str] = &[
+    "accounts",
     "clusters",
     "nodegroups",
     "excludeNodegroups",
@@ -46,6 +47,9 @@ pub struct FleetTarget {
 /// One entry of `selectors`: which node groups it finds, and what it asks of them.
 #[derive(Clone, Debug)]
 pub struct Selector {
+    /// The accounts whose clusters it lists, each once; `None` is the function's own
+    /// (the default), until [`FleetInput::in_account`] names it.
+    pub accounts: Vec<Option<AccountId>>,
     pub clusters: Patterns,
     pub nodegroups: Patterns,
     pub exclude_nodegroups: Patterns,
@@ -56,6 +60,11 @@ pub struct Selector {
 }
 
 impl Selector {
+    /// Whether it names the cluster `cluster` of `account`.
+    pub fn names(&self, account: Option<&AccountId>, cluster: &str) -> bool {
+        self.accounts.iter().any(|a| a.as_ref() == account) && self.clusters.matches(cluster)
+    }
+
     /// Whether a node group of a cluster this selector names is one it selects. Tags that
     /// could not be read (`None`) do not exclude it: the node group is taken, and fails
     /// with why it could not be read, rather than vanish from the roll.
@@ -132,6 +141,39 @@ impl FleetInput {
             dry_run,
         })
     }
+
+    /// The input with the function's own account (`own`, unknown only where the invoked
+    /// function's ARN did not say) named wherever the input left the account out: a target
+    /// without `accountId` and a selector without `accounts` are in the function's own
+    /// account, and naming it is the same as leaving it out.
+    #[must_use]
+    pub fn in_account(mut self, own: Option<&AccountId>) -> Self {
+        for target in &mut self.targets {
+            target.request = target.request.clone().or_account(own);
+        }
+        for selector in &mut self.selectors {
+            let mut accounts: Vec<Option<AccountId>> = Vec::new();
+            for account in selector.accounts.drain(..) {
+                let account = account.or_else(|| own.cloned());
+                if !accounts.contains(&account) {
+                    accounts.push(account);
+                }
+            }
+            selector.accounts = accounts;
+        }
+        self
+    }
+
+    /// Every account the selectors list clusters in, each once, in the order named.
+    pub fn selector_accounts(&self) -> Vec<Option<AccountId>> {
+        let mut accounts = Vec::new();
+        for account in self.selectors.iter().flat_map(|s| &s.accounts) {
+            if !accounts.contains(account) {
+                accounts.push(account.clone());
+            }
+        }
+        accounts
+    }
 }
 
 /// Reads each object of an array field with `read`, every problem under its index.
@@ -176,6 +218,7 @@ fn read_target(fields: &mut Fields<'_>) -> Option<FleetTarget> {
 
 fn read_selector(fields: &mut Fields<'_>) -> Option<Selector> {
     fields.reject_unknown(SELECTOR_FIELDS);
+    let accounts = read_accounts(fields);
     let clusters = match fields.optional_strings("clusters") {
         Some(patterns) if !patterns.is_empty() => Patterns::parse(fields, "clusters", &patterns),
         Some(_) => {
@@ -218,6 +261,7 @@ fn read_selector(fields: &mut Fields<'_>) -> Option<Selector> {
         None => RequestSettings::default(),
     };
     Some(Selector {
+        accounts: accounts?,
         clusters: clusters?,
         nodegroups: nodegroups?,
         exclude_nodegroups: exclude_nodegroups?,
@@ -225,6 +269,32 @@ fn read_selector(fields: &mut Fields<'_>) -> Option<Selector> {
         wave,
         request,
     })
+}
+
+/// `accounts`: account ids, each once; absent, the function's own.
+fn read_accounts(fields: &mut Fields<'_>) -> Option<Vec<Option<AccountId>>> {
+    let Some(given) = fields.optional_strings("accounts") else {
+        // Absent (or not an array, already a problem): the function's own account.
+        return Some(vec![None]);
+    };
+    if given.is_empty() {
+        fields.problem(
+            "accounts",
+            "must name at least one account id (leave it out for the function's own account)",
+        );
+        return None;
+    }
+    let mut accounts = Vec::new();
+    for (i, text) in given.iter().enumerate() {
+        match AccountId::parse(text) {
+            Ok(account) if !accounts.contains(&Some(account.clone())) => {
+                accounts.push(Some(account));
+            }
+            Ok(_) => {}
+            Err(problem) => fields.problem(&format!("accounts[{i}]"), problem),
+        }
+    }
+    Some(accounts)
 }
 
 /// `nodegroupTags`: an object of string values.
@@ -357,6 +427,40 @@ mod tests {
             );
         }
         assert_eq!(found.len(), expected.len(), "{found:#?}");
+    }
+
+    #[test]
+    fn accounts_are_account_ids_each_once_and_default_to_its_own() {
+        let found = problems(json!({"selectors": [
+            {"accounts": ["222233334444", "2222", 5], "clusters": ["*"]},
+            {"accounts": [], "clusters": ["*"]},
+            {"acounts": ["222233334444"], "clusters": ["*"]}
+        ], "targets": [{"accountId": "12", "clusterName": "c", "nodegroupName": "n"}]}));
+        assert!(has(&found, "selectors[0].accounts[1]", "12 digits"));
+        assert!(has(&found, "selectors[0].accounts[2]", "must be a string"));
+        assert!(has(&found, "selectors[1].accounts", "at least one account"));
+        assert!(has(&found, "selectors[2].acounts", "selectors[2].accounts"));
+        assert!(has(&found, "targets[0].accountId", "12 digits"));
+
+        let own = AccountId::parse("111111111111").unwrap();
+        let fleet = FleetInput::from_json(&json!({"selectors": [
+            {"clusters": ["*"]},
+            {"accounts": ["222233334444", "111111111111", "222233334444"], "clusters": ["*"]}
+        ], "targets": [{"clusterName": "c", "nodegroupName": "n"}]}))
+        .unwrap();
+        assert_eq!(fleet.selectors[0].accounts, vec![None]);
+        let fleet = fleet.in_account(Some(&own));
+        let other = AccountId::parse("222233334444").unwrap();
+        assert_eq!(fleet.selectors[0].accounts, vec![Some(own.clone())]);
+        assert_eq!(
+            fleet.selectors[1].accounts,
+            vec![Some(other.clone()), Some(own.clone())]
+        );
+        assert_eq!(
+            fleet.selector_accounts(),
+            vec![Some(own.clone()), Some(other)]
+        );
+        assert_eq!(fleet.targets[0].request.account(), Some(&own));
     }
 
     #[test]

@@ -66,7 +66,10 @@ impl Status {
 /// stands for them, so the failure counts and shows.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClusterFailure {
-    pub cluster: String,
+    /// The account (`None` only where the function cannot tell its own).
+    pub account: Option<String>,
+    /// `None` when the account's clusters could not be listed at all.
+    pub cluster: Option<String>,
     /// The wave of the first selector that names the cluster.
     pub wave: u8,
     pub selector: Option<usize>,
@@ -78,7 +81,9 @@ pub struct ClusterFailure {
 /// One target's line of the report.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record {
-    pub cluster_name: String,
+    pub account_id: Option<String>,
+    /// `None` for an account whose clusters could not be listed.
+    pub cluster_name: Option<String>,
     /// `None` for a cluster whose node groups could not be listed.
     pub nodegroup_name: Option<String>,
     pub wave: u8,
@@ -133,7 +138,8 @@ impl Record {
                 .or_else(|| t.latest.as_ref().map(|l| l.release.to_string()))
         });
         Self {
-            cluster_name: assigned.request.cluster().to_string(),
+            account_id: assigned.request.account().map(ToString::to_string),
+            cluster_name: Some(assigned.request.cluster().to_string()),
             nodegroup_name: Some(assigned.request.nodegroup().to_string()),
             wave: assigned.wave,
             selector: assigned.selector,
@@ -155,6 +161,7 @@ impl Record {
     /// A cluster that could not be listed, as one failed record.
     pub fn cluster_failed(failure: &ClusterFailure) -> Self {
         Self {
+            account_id: failure.account.clone(),
             cluster_name: failure.cluster.clone(),
             nodegroup_name: None,
             wave: failure.wave,

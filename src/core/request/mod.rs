@@ -207,6 +207,16 @@ impl UpdateRequest {
         }
     }
 
+    /// The request with `account` where it named none (a fleet names every target's
+    /// account, its own included, so the report can say where each node group is).
+    #[must_use]
+    pub fn or_account(mut self, account: Option<&AccountId>) -> Self {
+        if self.account.is_none() {
+            self.account = account.cloned();
+        }
+        self
+    }
+
     /// The account the request named (see [`UpdateRequest::in_account`]).
     pub fn account(&self) -> Option<&AccountId> {
         self.account.as_ref()

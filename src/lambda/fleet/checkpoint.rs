@@ -24,6 +24,8 @@ use crate::core::version::MinorVersion;
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClusterCheckpoint {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     pub cluster: String,
     /// Its targets, in report order.
     pub targets: Vec<TargetCheckpoint>,

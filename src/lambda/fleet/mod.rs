@@ -31,24 +31,24 @@ use serde_json::Value;
 use self::checkpoint::{ClusterCheckpoint, ErrorCheckpoint, TargetCheckpoint};
 use self::results::{Manifest, read_results};
 use self::store::RollObjects;
-use super::planner::{ClusterSeen, Planner};
+use super::planner::{AccountFailed, ClusterSeen, FleetClients, Planner};
 use super::report::{ReportLocation, Summary, read_report, report_csv, report_json};
 use super::wave::WaveItem;
+use crate::aws::accounts::Accounts;
 use crate::aws::deadline::{CallLimits, Deadline};
-use crate::aws::discovery::Discovery;
-use crate::aws::eks::Eks;
 use crate::aws::s3::Objects;
 use crate::aws::ssm::Ssm;
-use crate::core::allowlist::Allowlist;
+use crate::core::accounts::{AccountRules, Home};
+use crate::core::allowlist::{AccountAllowlist, Allowlist};
 use crate::core::error::{About, Error, ErrorKind};
-use crate::core::fleet::assign::{Assigned, assign};
+use crate::core::fleet::assign::{Assigned, ClusterRef, assign};
 use crate::core::fleet::decide::{ObservedTarget, decide, release_parameters};
 use crate::core::fleet::input::FleetInput;
 use crate::core::fleet::planning::Observation;
 use crate::core::fleet::roll::{ClusterFailure, Execution, Record, next_wave, past_tolerance};
 use crate::core::live::{ClusterStatus, PublishedRelease};
 use crate::core::plan::{LatestRelease, ReleaseLookup};
-use crate::core::request::ClusterName;
+use crate::core::request::{AccountId, ClusterName};
 
 /// Clusters' observations read at once by `decide`, and SSM parameters.
 const READ_CONCURRENCY: usize = 16;
@@ -62,6 +62,8 @@ pub struct FleetConfig {
     pub bucket: Option<String>,
     /// `ALLOWED_CLUSTERS`.
     pub allowlist: Allowlist,
+    /// `ALLOWED_ACCOUNTS` and `TARGET_ROLE_NAME`.
+    pub accounts: AccountRules,
     /// `UPDATE_TIMEOUT_SECONDS`: how long a control plane that is `UPDATING` is waited for.
     pub update_timeout: Duration,
     /// `FLEET_MAX_CONCURRENCY`: the default of the input's `maxConcurrency`.
@@ -82,6 +84,10 @@ impl FleetConfig {
         Self {
             bucket: var("FLEET_BUCKET").filter(|b| !b.trim().is_empty()),
             allowlist: Allowlist::parse(var("ALLOWED_CLUSTERS").as_deref()),
+            accounts: AccountRules::parse(
+                var("ALLOWED_ACCOUNTS").as_deref(),
+                var("TARGET_ROLE_NAME").as_deref(),
+            ),
             update_timeout: Duration::from_secs(
                 number("UPDATE_TIMEOUT_SECONDS")
                     .filter(|n| *n >= 0.0)
@@ -99,7 +105,7 @@ impl FleetConfig {
 }
 
 /// The fleet planner: built once per process.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct FleetPlanner {
     planner: Planner,
     ssm: Ssm,
@@ -137,6 +143,9 @@ enum Step {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ClusterItem {
     fleet: String,
+    /// Absent only where the planner cannot tell its own account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    account: Option<String>,
     cluster: String,
     index: usize,
     /// When the first observation found the control plane `UPDATING` (RFC 3339).
@@ -151,10 +160,21 @@ struct ClusterItem {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct RollFile {
     input: Value,
+    /// The accounts whose clusters could not be listed at the start.
+    #[serde(default)]
+    account_failures: Vec<AccountFailureEntry>,
     max_concurrency: u16,
     tolerated_failure_percentage: f64,
     wave_soak_minutes: u16,
     dry_run: bool,
+}
+
+/// An account whose clusters could not be listed, and why.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct AccountFailureEntry {
+    account: Option<String>,
+    error: ErrorCheckpoint,
 }
 
 /// An item of `clusters.json`.
@@ -162,8 +182,24 @@ struct RollFile {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ClusterEntry {
     fleet: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    account: Option<String>,
     cluster: String,
     index: usize,
+}
+
+impl ClusterEntry {
+    /// The cluster it names, read back as the core's types.
+    fn cluster_ref(&self) -> Result<ClusterRef, String> {
+        cluster_ref(self.account.as_deref(), &self.cluster)
+    }
+}
+
+fn cluster_ref(account: Option<&str>, cluster: &str) -> Result<ClusterRef, String> {
+    Ok(ClusterRef {
+        account: account.map(AccountId::parse).transpose()?,
+        cluster: ClusterName::parse(cluster)?,
+    })
 }
 
 /// The roll's state in the state machine (`$.roll`): small whatever the fleet's size.
@@ -204,8 +240,7 @@ pub struct Reported {
 
 impl FleetPlanner {
     pub fn new(
-        eks: Eks,
-        discovery: Discovery,
+        accounts: Accounts<FleetClients>,
         ssm: Ssm,
         objects: Objects,
         config: FleetConfig,
@@ -213,8 +248,11 @@ impl FleetPlanner {
         if let Allowlist::Broken { reason } = &config.allowlist {
             tracing::error!(%reason, "explicit targets will be refused NotAllowed and selectors find nothing until ALLOWED_CLUSTERS is fixed");
         }
+        if let AccountAllowlist::Broken { reason } = &config.accounts.allowlist {
+            tracing::error!(%reason, "other accounts will be refused NotAllowed until ALLOWED_ACCOUNTS is fixed");
+        }
         Self {
-            planner: Planner::new(eks, discovery, config.allowlist.clone()),
+            planner: Planner::new(accounts, config.allowlist.clone(), config.accounts.clone()),
             ssm,
             objects,
             config,
@@ -231,7 +269,9 @@ impl FleetPlanner {
             .and_then(Value::as_str)
             .unwrap_or("(none)")
             .to_owned();
-        let result = self.run(payload, &deadline).await;
+        // Its own account and partition, without a call (DESIGN: "Other accounts").
+        let home = Home::of_function_arn(&context.invoked_function_arn);
+        let result = self.run(payload, home.as_ref(), &deadline).await;
         match &result {
             Ok(_) => tracing::info!(
                 action,
@@ -250,21 +290,29 @@ impl FleetPlanner {
         result
     }
 
-    /// One step, without the Lambda context.
-    pub async fn run(&self, payload: Value, deadline: &Deadline) -> Result<Value, Error> {
+    /// One step, without the Lambda context: `home` is where the planner runs.
+    pub async fn run(
+        &self,
+        payload: Value,
+        home: Option<&Home>,
+        deadline: &Deadline,
+    ) -> Result<Value, Error> {
         let step: Step = serde_json::from_value(payload).map_err(|e| {
             Error::invalid_input(format!(
                 "not a step of the fleet state machine ({e}); the planner is called by it only"
             ))
         })?;
         match step {
-            Step::Start { fleet, input } => to_value(self.start(&fleet, input, deadline).await?),
-            Step::Observe { cluster } => to_value(self.observe(cluster, deadline).await?),
-            Step::Decide { fleet } => to_value(self.decide(&fleet, deadline).await?),
-            Step::AfterWave { fleet, wave, state } => {
-                to_value(self.after_wave(&fleet, wave, &state, deadline).await?)
+            Step::Start { fleet, input } => {
+                to_value(self.start(&fleet, input, home, deadline).await?)
             }
-            Step::Report { fleet } => to_value(self.report(&fleet, deadline).await?),
+            Step::Observe { cluster } => to_value(self.observe(cluster, home, deadline).await?),
+            Step::Decide { fleet } => to_value(self.decide(&fleet, home, deadline).await?),
+            Step::AfterWave { fleet, wave, state } => to_value(
+                self.after_wave(&fleet, wave, &state, home, deadline)
+                    .await?,
+            ),
+            Step::Report { fleet } => to_value(self.report(&fleet, home, deadline).await?),
         }
     }
 
@@ -293,13 +341,22 @@ impl FleetPlanner {
         &self,
         fleet: &str,
         input: Value,
+        home: Option<&Home>,
         deadline: &Deadline,
     ) -> Result<RollState, Error> {
-        let parsed =
-            FleetInput::from_json(&input).map_err(|e| Error::invalid_input(e.to_string()))?;
+        let parsed = FleetInput::from_json(&input)
+            .map_err(|e| Error::invalid_input(e.to_string()))?
+            .in_account(home.map(|h| &h.account));
         let objects = self.roll(fleet)?;
-        let clusters = self.planner.clusters_of(&parsed, deadline).await?;
+        let (clusters, failed) = self.planner.clusters_of(&parsed, home, deadline).await?;
         let roll = RollFile {
+            account_failures: failed
+                .iter()
+                .map(|AccountFailed { account, error }| AccountFailureEntry {
+                    account: account.as_ref().map(ToString::to_string),
+                    error: ErrorCheckpoint::of(error),
+                })
+                .collect(),
             max_concurrency: parsed
                 .max_concurrency
                 .unwrap_or(self.config.max_concurrency),
@@ -313,9 +370,10 @@ impl FleetPlanner {
         let entries: Vec<ClusterEntry> = clusters
             .iter()
             .enumerate()
-            .map(|(index, cluster)| ClusterEntry {
+            .map(|(index, at)| ClusterEntry {
                 fleet: fleet.to_owned(),
-                cluster: cluster.to_string(),
+                account: at.account.as_ref().map(ToString::to_string),
+                cluster: at.cluster.to_string(),
                 index,
             })
             .collect();
@@ -323,27 +381,40 @@ impl FleetPlanner {
         objects
             .put_json(&objects.clusters(), &entries, deadline)
             .await?;
-        tracing::info!(fleet, clusters = entries.len(), "roll started");
+        tracing::info!(
+            fleet,
+            clusters = entries.len(),
+            accounts_failed = roll.account_failures.len(),
+            "roll started"
+        );
         Ok(state(&objects, &roll, None))
     }
 
     async fn read_roll(
         &self,
         objects: &RollObjects<'_>,
+        home: Option<&Home>,
         deadline: &Deadline,
     ) -> Result<(RollFile, FleetInput), Error> {
         let key = objects.roll();
         let roll: RollFile = objects.get_json(&key, deadline).await?;
         let input = FleetInput::from_json(&roll.input)
-            .map_err(|e| objects.unusable(&key, &e.to_string()))?;
+            .map_err(|e| objects.unusable(&key, &e.to_string()))?
+            .in_account(home.map(|h| &h.account));
         Ok((roll, input))
     }
 
-    async fn observe(&self, item: ClusterItem, deadline: &Deadline) -> Result<ClusterItem, Error> {
+    async fn observe(
+        &self,
+        item: ClusterItem,
+        home: Option<&Home>,
+        deadline: &Deadline,
+    ) -> Result<ClusterItem, Error> {
         let objects = self.roll(&item.fleet)?;
-        let (_, input) = self.read_roll(&objects, deadline).await?;
-        let cluster = ClusterName::parse(&item.cluster)
-            .map_err(|e| objects.unusable(&objects.clusters(), &e.to_string()))?;
+        let (_, input) = self.read_roll(&objects, home, deadline).await?;
+        let at = cluster_ref(item.account.as_deref(), &item.cluster)
+            .map_err(|e| objects.unusable(&objects.clusters(), &e))?;
+        let cluster = &at.cluster;
         let now = SystemTime::now();
         let since = item
             .waiting_since
@@ -355,7 +426,7 @@ impl FleetPlanner {
         let keep_waiting = waited < self.config.update_timeout;
         let seen = self
             .planner
-            .observe_cluster(&input, &cluster, keep_waiting, deadline)
+            .observe_cluster(&input, &at, home, keep_waiting, deadline)
             .await;
         let checkpoint = match seen {
             Ok(ClusterSeen::ControlPlaneUpdating) => {
@@ -369,9 +440,10 @@ impl FleetPlanner {
                 let targets = if keep_waiting {
                     targets
                 } else {
-                    gave_up_waiting(targets, &cluster, waited)
+                    gave_up_waiting(targets, cluster, waited)
                 };
                 ClusterCheckpoint {
+                    account: item.account.clone(),
                     cluster: item.cluster.clone(),
                     targets: targets
                         .iter()
@@ -382,7 +454,7 @@ impl FleetPlanner {
             }
             // Retried by the state machine; past its attempts the cluster is unobserved.
             Err(error) if error.is_retryable() => return Err(error),
-            Err(error) => cluster_failed(&input, &cluster, &error),
+            Err(error) => cluster_failed(&input, &at, &error),
         };
         objects
             .put_json(&objects.observed(item.index), &checkpoint, deadline)
@@ -393,13 +465,36 @@ impl FleetPlanner {
         })
     }
 
-    async fn decide(&self, fleet: &str, deadline: &Deadline) -> Result<RollState, Error> {
+    async fn decide(
+        &self,
+        fleet: &str,
+        home: Option<&Home>,
+        deadline: &Deadline,
+    ) -> Result<RollState, Error> {
         let objects = self.roll(fleet)?;
-        let (roll, input) = self.read_roll(&objects, deadline).await?;
+        let (roll, input) = self.read_roll(&objects, home, deadline).await?;
         let clusters: Vec<ClusterEntry> = objects.get_json(&objects.clusters(), deadline).await?;
-        let (targets, failures) = self
+        let (targets, mut failures) = self
             .observations(&objects, &input, &clusters, deadline)
             .await?;
+        for failed in &roll.account_failures {
+            let account = failed
+                .account
+                .as_deref()
+                .map(AccountId::parse)
+                .transpose()
+                .map_err(|e| objects.unusable(&objects.roll(), &e))?;
+            if let Some((selector, wave)) = first_selector_of_account(&input, account.as_ref()) {
+                failures.push(ClusterFailure {
+                    account: failed.account.clone(),
+                    cluster: None,
+                    wave,
+                    selector: Some(selector),
+                    error: failed.error.error_type.clone(),
+                    cause: failed.error.message.clone(),
+                });
+            }
+        }
         let latest = self.latest_releases(&targets, deadline).await;
         let decided = decide(
             targets,
@@ -446,11 +541,12 @@ impl FleetPlanner {
         clusters: &[ClusterEntry],
         deadline: &Deadline,
     ) -> Result<(Vec<ObservedTarget>, Vec<ClusterFailure>), Error> {
-        let read: Vec<(&ClusterEntry, ClusterName, Option<ClusterCheckpoint>)> =
+        let read: Vec<(&ClusterEntry, ClusterRef, Option<ClusterCheckpoint>)> =
             stream::iter(clusters)
                 .map(|entry| async move {
-                    let cluster = ClusterName::parse(&entry.cluster)
-                        .map_err(|e| objects.unusable(&objects.clusters(), &e.to_string()))?;
+                    let cluster = entry
+                        .cluster_ref()
+                        .map_err(|e| objects.unusable(&objects.clusters(), &e))?;
                     match objects
                         .get_json(&objects.observed(entry.index), deadline)
                         .await
@@ -471,7 +567,7 @@ impl FleetPlanner {
             let checkpoint = checkpoint.unwrap_or_else(|| {
                 let error = Error::about(
                     ErrorKind::ServiceError,
-                    About::Cluster(cluster.clone()),
+                    About::Cluster(cluster.cluster.clone()),
                     format!(
                         "its observation failed past the state machine's retries (see the failed items under s3://{}/{}/); roll it again",
                         objects.bucket,
@@ -484,7 +580,8 @@ impl FleetPlanner {
                 (&checkpoint.failure, first_selector(input, &cluster))
             {
                 failures.push(ClusterFailure {
-                    cluster: cluster.to_string(),
+                    account: cluster.account.as_ref().map(ToString::to_string),
+                    cluster: Some(cluster.cluster.to_string()),
                     wave,
                     selector: Some(selector),
                     error: error.error_type.clone(),
@@ -527,10 +624,11 @@ impl FleetPlanner {
         fleet: &str,
         wave: u8,
         state_value: &Value,
+        home: Option<&Home>,
         deadline: &Deadline,
     ) -> Result<RollState, Error> {
         let objects = self.roll(fleet)?;
-        let (roll, _) = self.read_roll(&objects, deadline).await?;
+        let (roll, _) = self.read_roll(&objects, home, deadline).await?;
         let mut records = self.read_records(&objects, deadline).await?;
         let items: Vec<WaveItemIndex> = objects
             .get_json(&objects.wave_items(wave), deadline)
@@ -587,9 +685,14 @@ impl FleetPlanner {
         Ok(state(&objects, &roll, next))
     }
 
-    async fn report(&self, fleet: &str, deadline: &Deadline) -> Result<Reported, Error> {
+    async fn report(
+        &self,
+        fleet: &str,
+        home: Option<&Home>,
+        deadline: &Deadline,
+    ) -> Result<Reported, Error> {
         let objects = self.roll(fleet)?;
-        let (roll, _) = self.read_roll(&objects, deadline).await?;
+        let (roll, _) = self.read_roll(&objects, home, deadline).await?;
         let records = self.read_records(&objects, deadline).await?;
         let csv =
             report_csv(&records).map_err(|e| objects.unusable("report.csv", &e.to_string()))?;
@@ -671,21 +774,35 @@ fn rfc3339(time: SystemTime) -> String {
 }
 
 /// The first selector that names the cluster, and its wave.
-fn first_selector(input: &FleetInput, cluster: &ClusterName) -> Option<(usize, u8)> {
+fn first_selector(input: &FleetInput, cluster: &ClusterRef) -> Option<(usize, u8)> {
     input
         .selectors
         .iter()
         .enumerate()
-        .find(|(_, s)| s.clusters.matches(cluster.as_str()))
+        .find(|(_, s)| s.names(cluster.account.as_ref(), cluster.cluster.as_str()))
+        .map(|(index, s)| (index, s.wave))
+}
+
+/// The first selector that lists the account's clusters, and its wave.
+fn first_selector_of_account(
+    input: &FleetInput,
+    account: Option<&AccountId>,
+) -> Option<(usize, u8)> {
+    input
+        .selectors
+        .iter()
+        .enumerate()
+        .find(|(_, s)| s.accounts.iter().any(|a| a.as_ref() == account))
         .map(|(index, s)| (index, s.wave))
 }
 
 /// A cluster that could not be read: its explicit targets fail with the cluster's error.
-fn cluster_failed(input: &FleetInput, cluster: &ClusterName, error: &Error) -> ClusterCheckpoint {
+fn cluster_failed(input: &FleetInput, cluster: &ClusterRef, error: &Error) -> ClusterCheckpoint {
     let failure = ErrorCheckpoint::of(error);
     let explicit: Vec<Assigned> = assign(input, Some(cluster), Vec::new());
     ClusterCheckpoint {
-        cluster: cluster.to_string(),
+        account: cluster.account.as_ref().map(ToString::to_string),
+        cluster: cluster.cluster.to_string(),
         targets: explicit
             .iter()
             .map(|assigned| {
@@ -795,6 +912,7 @@ mod tests {
         let roll = RollObjects::new(&objects, "bucket", "roll-1");
         let file = RollFile {
             input: Value::Null,
+            account_failures: Vec::new(),
             max_concurrency: 7,
             tolerated_failure_percentage: 0.0,
             wave_soak_minutes: 2,

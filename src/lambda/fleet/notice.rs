@@ -69,13 +69,19 @@ pub fn message(summary: &Summary, failed: bool) -> String {
         let shown = summary.failures.len();
         let _ = writeln!(m, "\nFailures ({} of {}):", shown, c.failed.max(shown));
         for f in &summary.failures {
+            let place = match (&f.cluster_name, &f.nodegroup_name) {
+                (Some(cluster), Some(nodegroup)) => format!("{cluster}/{nodegroup}"),
+                (Some(cluster), None) => format!("{cluster}/(its node groups could not be listed)"),
+                (None, _) => "(its clusters could not be listed)".to_owned(),
+            };
+            let account = f
+                .account_id
+                .as_deref()
+                .map(|a| format!("{a}: "))
+                .unwrap_or_default();
             let _ = writeln!(
                 m,
-                "  - {}/{} (wave {}): {}{}",
-                f.cluster_name,
-                f.nodegroup_name
-                    .as_deref()
-                    .unwrap_or("(its node groups could not be listed)"),
+                "  - {account}{place} (wave {}): {}{}",
                 f.wave,
                 f.error.as_deref().unwrap_or("failed"),
                 f.cause
@@ -102,7 +108,8 @@ mod tests {
 
     fn record(nodegroup: Option<&str>, status: Status) -> Record {
         Record {
-            cluster_name: "prod".into(),
+            account_id: Some("111122223333".into()),
+            cluster_name: Some("prod".into()),
             nodegroup_name: nodegroup.map(Into::into),
             wave: 0,
             selector: Some(0),
