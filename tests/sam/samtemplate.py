@@ -29,6 +29,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
+# The role the stack's functions and update state machine assume in other accounts, deployed
+# there (a StackSet): plain CloudFormation, read with the same loader and evaluate().
+TARGET_ROLE_TEMPLATE = ROOT / "target-account-role.yaml"
 PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 
 
@@ -114,11 +117,15 @@ def parameter_defaults(template: dict[str, Any] | None = None) -> dict[str, Any]
 
 
 def condition_holds(name: str, template: dict[str, Any], values: dict[str, Any]) -> bool:
-    """A template condition, evaluated with parameter values (Equals, Not, And, Or, Condition)."""
+    """A template condition, evaluated with parameter values (Equals, Not, And, Or, Condition).
+    Fn::Equals compares what evaluate() makes of its two values (a Ref, or the Fn::Select of an
+    Fn::Split of an Fn::Sub CloudFormation allows there)."""
 
     def value(v: Any) -> Any:
-        if isinstance(v, dict) and "Ref" in v:
+        if isinstance(v, dict) and set(v) == {"Ref"}:
             return str(values.get(v["Ref"], ""))
+        if isinstance(v, dict) and len(v) == 1 and next(iter(v)).startswith("Fn::"):
+            return str(evaluate(v, template, values))
         return str(v) if not isinstance(v, dict) else v
 
     def holds(expr: Any) -> bool:
@@ -146,6 +153,8 @@ PSEUDO_PARAMETERS = {
     "AWS::StackName": "eks-nodegroup-updater",
     "AWS::URLSuffix": "amazonaws.com",
 }
+# What Ref AWS::NoValue leaves in a list or a mapping: nothing (evaluate() drops it).
+_NO_VALUE = object()
 
 
 class UnresolvedValue(ValueError):
@@ -156,7 +165,8 @@ class UnresolvedValue(ValueError):
 def parameter_values(given: dict[str, Any], template: dict[str, Any] | None = None) -> dict[str, Any]:
     """The stack's parameter values, as CloudFormation takes them: `given` over the Defaults.
     Refuses a name the template does not declare, a parameter left without a value, and a value
-    its AllowedPattern (matched whole), AllowedValues, Min/MaxLength or Min/MaxValue refuse."""
+    its AllowedPattern (matched whole; for a CommaDelimitedList, each member), AllowedValues,
+    Min/MaxLength or Min/MaxValue refuse."""
     template = template or load_template()
     declared = template.get("Parameters", {})
     if unknown := set(given) - set(declared):
@@ -168,7 +178,8 @@ def parameter_values(given: dict[str, Any], template: dict[str, Any] | None = No
             raise UnresolvedValue(f"parameter {name} has no default and was not given")
         text = str(value)
         problem = None
-        if "AllowedPattern" in spec and not re.fullmatch(spec["AllowedPattern"], text):
+        members = _members(value) if spec.get("Type") == "CommaDelimitedList" else [text]
+        if "AllowedPattern" in spec and not all(re.fullmatch(spec["AllowedPattern"], m) for m in members):
             problem = f"does not match its AllowedPattern {spec['AllowedPattern']}"
         elif "AllowedValues" in spec and text not in [str(v) for v in spec["AllowedValues"]]:
             problem = f"is not one of its AllowedValues {spec['AllowedValues']}"
@@ -188,6 +199,11 @@ def parameter_values(given: dict[str, Any], template: dict[str, Any] | None = No
     return values
 
 
+def _members(value: Any) -> list[str]:
+    """A CommaDelimitedList's members, as CloudFormation splits (and space-trims) them."""
+    return [str(m).strip() for m in value] if isinstance(value, list) else [m.strip() for m in str(value).split(",")]
+
+
 def evaluate(
     value: Any,
     template: dict[str, Any],
@@ -198,7 +214,9 @@ def evaluate(
     would for these parameter values (parameter_values() checks them; a parameter missing or None
     here is refused where it is referred to).
 
-    Known: Ref (parameters, PSEUDO_PARAMETERS, and resources), Fn::GetAtt, Fn::Sub (a string, or
+    Known: Ref (parameters, a CommaDelimitedList's as its list, PSEUDO_PARAMETERS unless
+    `parameters` gives them, and resources; AWS::NoValue leaves nothing in a list or mapping),
+    Fn::GetAtt, Fn::Sub (a string, or
     [string, {variable: value}]; ${!Literal} becomes ${Literal}), Fn::If (on the template's
     Conditions, condition_holds(); the branch not taken is not evaluated), Fn::Join, Fn::Select,
     Fn::Split. A resource's value comes from `resources`: "LogicalId" for its Ref,
@@ -212,9 +230,13 @@ def evaluate(
         if name in declared:
             if parameters.get(name) is None:
                 raise UnresolvedValue(f"Ref {name}: the parameter has no value")
+            if declared[name].get("Type") == "CommaDelimitedList":
+                return _members(parameters[name])
             return parameters[name]
         if name in PSEUDO_PARAMETERS:
-            return PSEUDO_PARAMETERS[name]
+            return parameters.get(name, PSEUDO_PARAMETERS[name])
+        if name == "AWS::NoValue":
+            return _NO_VALUE
         return resource(name)
 
     def resource(key: str) -> Any:
@@ -231,12 +253,12 @@ def evaluate(
 
     def ev(v: Any) -> Any:
         if isinstance(v, list):
-            return [ev(x) for x in v]
+            return [x for x in map(ev, v) if x is not _NO_VALUE]
         if not isinstance(v, dict):
             return v
         ((fn, arg),) = v.items() if len(v) == 1 else ((None, None),)
         if fn is None or fn != "Ref" and not fn.startswith("Fn::"):
-            return {k: ev(x) for k, x in v.items()}
+            return {k: x for k, x in ((k, ev(x)) for k, x in v.items()) if x is not _NO_VALUE}
         if fn == "Ref":
             return ref(text(arg, "Ref"))
         if fn == "Fn::GetAtt":
@@ -292,7 +314,10 @@ def evaluate(
             return text(ev(arg[1]), "Fn::Split").split(arg[0])
         raise UnresolvedValue(f"cannot evaluate {fn} ({v!r})")
 
-    return ev(value)
+    result = ev(value)
+    if result is _NO_VALUE:
+        raise UnresolvedValue("AWS::NoValue: nothing to evaluate to outside a list or a mapping")
+    return result
 
 
 def resource_properties(
