@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
-# The SAM tier: template.yaml and statemachine/*.asl.json, checked and executed locally.
+# The SAM tier: template.yaml, target-account-role.yaml and statemachine/*.asl.json, checked and
+# executed locally.
 #
 #   tests/sam/check.sh [setup|lint|build|executions|all]     (default: all)
 #
 # setup       tests/sam/.venv (aws-sam-cli + cfn-lint, pinned in tests/sam/requirements.txt: their
 #             pins clash with moto's, so not in .venv) and tests/sam/node_modules (asl-validator,
 #             pinned by package-lock.json); each redone only when its pin file changed.
-# lint        cfn-lint and `sam validate --lint` on template.yaml, offline (dummy region and
+# lint        cfn-lint and `sam validate --lint` on template.yaml, cfn-lint on
+#             target-account-role.yaml (the role other accounts deploy), offline (dummy region and
 #             credentials; in a network namespace without network when `unshare -n` works);
 #             asl-validator on every definition, rendered with the template's defaults;
 #             check_iam.py: the roles SAM generates grant exactly the calls made (derived from
 #             src/*.rs and the definitions, equal both ways), no wildcard action, EKS only on the
-#             allowed clusters' ARNs, SSM only on the parameters the code reads; first its
-#             --self-test, which mutates code and template and requires each drift reported;
+#             allowed clusters' ARNs, SSM only on the parameters the code reads, sts:AssumeRole
+#             only on the target role of each listed account; the target role trusts exactly
+#             the stack's roles and grants exactly the calls made in other accounts; first its
+#             --self-test, which mutates code and templates and requires each drift reported;
 #             check_limits.py: every polling loop's worst-case history (the template's bounds of
 #             PollIntervalSeconds and UpdateTimeoutSeconds) stays under Step Functions' 25,000
 #             events, derived from the definitions (also with its --self-test).
@@ -88,11 +92,12 @@ asl_validate() {
 
 lint() {
   step "cfn-lint template.yaml" "${OFFLINE[@]}" "$CFN_LINT" template.yaml
+  step "cfn-lint target-account-role.yaml" "${OFFLINE[@]}" "$CFN_LINT" target-account-role.yaml
   step "sam validate --lint (offline)" "${OFFLINE[@]}" "$SAM" validate --lint --template-file template.yaml
   step "asl-validator statemachine/*.asl.json (rendered with the template's defaults)" asl_validate
   step "least privilege: the IAM check catches drift (mutated code and template)" \
     "${OFFLINE[@]}" "$SAM_VENV/bin/python" "$HERE/check_iam.py" --self-test
-  step "least privilege: the roles grant exactly what src/ and the definitions call" \
+  step "least privilege: the roles (and the target role) grant exactly what src/ and the definitions call" \
     "${OFFLINE[@]}" "$SAM_VENV/bin/python" "$HERE/check_iam.py"
   step "history limit: the check catches a loosened bound" \
     "${OFFLINE[@]}" "$SAM_VENV/bin/python" "$HERE/check_limits.py" --self-test
