@@ -1,28 +1,36 @@
-"""Least privilege of template.yaml, held against the code that uses it (offline).
+"""Least privilege of template.yaml and target-account-role.yaml, held against the code (offline).
 
     tests/sam/.venv/bin/python tests/sam/check_iam.py              # the check
     tests/sam/.venv/bin/python tests/sam/check_iam.py --self-test  # the check must catch drift
+    tests/sam/.venv/bin/python tests/sam/check_iam.py --src DIR [--self-test]  # another src/ tree
 
 Every role of the template is checked, and what its principal can call is *derived*, not listed
 by hand:
 - each Lambda function: the binary its `Metadata.BuildProperties.Binary` names (a `[[bin]]` path in
   Cargo.toml, else src/bin/<name>.rs or src/bin/<name>/main.rs), the source files that binary's
   `main` reaches (its `use`s and paths, through modules and the library's re-exports), the
-  adapters its `main` builds (`Eks::new(` brings the adapter type src/aws/eks.rs defines), and of
-  those the methods the reached files call (`.find_running_update(`), followed through the
-  adapter file's own functions to the SDK calls they make (`.client.describe_nodegroup()` -> the
-  SDK's operation `DescribeNodegroup` -> `eks:DescribeNodegroup`), for each `aws-sdk-*` crate in
-  Cargo.toml; plus what an answer the code handles implies (a GetObject whose NoSuchKey it reads
-  needs s3:ListBucket: S3 answers 403 instead to who may not list) and what the template wires
-  around the code (an asynchronous invocation's failure destination);
+  adapters its `main` builds (`Eks::new(` brings the adapter type src/aws/eks.rs defines) and
+  those the files of these adapters build in turn (`Accounts::new(` brings Sts, which
+  src/aws/accounts.rs builds), and of those the methods the reached files call
+  (`.find_running_update(`), followed through the adapter file's own functions to the SDK calls
+  they make (`.client.describe_nodegroup()` -> the SDK's operation `DescribeNodegroup` ->
+  `eks:DescribeNodegroup`), for each `aws-sdk-*` crate in Cargo.toml; plus what an answer the code
+  handles implies (a GetObject whose NoSuchKey it reads needs s3:ListBucket: S3 answers 403
+  instead to who may not list) and what the template wires around the code (an asynchronous
+  invocation's failure destination). The adapters built in the closure `main` gives the adapter
+  that assumes roles (`Accounts::new(config, |sdk| ...)`, the per-account factory) are also built
+  for each other account, signing as the target role there: their calls are the binary's calls
+  *in other accounts*;
 - each state machine: the integrations its definition uses (`lambda:invoke`,
   `aws-sdk:eks:describeUpdate`, `states:startExecution.sync:2`, `sns:publish`, a distributed Map
   with its ItemReader and ResultWriter), mapped to the IAM actions AWS documents for them, on the
-  resources the definition names;
+  resources the definition names; a Task with `Credentials` (the target role of the account its
+  input names) needs sts:AssumeRole of that role, and its call is made in the other account;
 - each schedule and rule: starting its target (and the schedule's dead-letter queue).
 
 Then, on the roles SAM generates from template.yaml (the pinned SAM translator, no AWS call, with
-every optional feature switched on):
+every optional feature switched on and two other accounts in TargetAccountIds), with the
+policies of the template attached to them (AWS::IAM::Policy, its Condition evaluated):
 - each role's actions equal the derived set, both ways (a call without a grant fails at run
   time; a grant without a call is privilege nobody needs), no wildcard action, no NotAction or
   NotResource, Resource "*" only for an action IAM authorises on no resource type
@@ -34,16 +42,34 @@ every optional feature switched on):
   (format strings starting `/aws/service/` in the files its binary reaches);
 - S3 only on the objects the fleet bucket's lifecycle rule expires (s3:ListBucket on the bucket
   itself); Lambda, Step Functions, EventBridge, SNS and SQS only on what the definitions and
-  targets name.
-Exits non-zero with the differences. `--self-test` mutates the code's calls and the template (a
-call added, a method only the other binary calls, an adapter built or not, a grant dropped or
-added, a resource widened, an unknown SDK crate) and requires each mutation to be reported.
+  targets name;
+- sts:AssumeRole exactly on the roles that may be assumed, one ARN per account, no wildcard: for
+  a function whose code assumes roles, the role its TARGET_ROLE_NAME names in each account its
+  ALLOWED_ACCOUNTS lists (so the template must set them from TargetRoleName and
+  TargetAccountIds), for a state machine with Credentials Tasks, TargetRoleName in each of
+  TargetAccountIds; on no other role, and, checked again with TargetAccountIds empty, on none;
+  each Credentials Task has a twin without Credentials (the same call, result handling, Retry and
+  Catch: an update is polled alike in either account); the TargetRoleTrustedArns output names
+  exactly the roles that assume it.
+And target-account-role.yaml, as a StackSet deploys it in a target account (another Region than
+the stack's, for stacks in two Regions): one role, TargetRoleName, that TrustedRoleArns and
+nobody else may assume (sts:AssumeRole only), granting exactly the calls made in other accounts
+(the per-account adapters' calls of every function and the Credentials Tasks' calls, both ways),
+every grant held to Regions by aws:RequestedRegion, EKS on the AllowedClusters ARNs of that
+account (any of those Regions), SSM on the public parameters the code reads; its AllowedClusters
+and TargetRoleName bounded as template.yaml's.
+Exits non-zero with the differences. `--self-test` mutates the code's calls and the templates (a
+call added, a method only the other binary calls, an adapter built or not, in a per-account
+factory or not, a grant dropped or added, a resource widened, an unknown SDK crate, the sts
+grant and its condition, a Task's Credentials, the target role's trust, actions and Regions) and
+requires each mutation to be reported.
 """
 
 from __future__ import annotations
 
 import copy
 import fnmatch
+import functools
 import json
 import logging
 import os
@@ -71,21 +97,43 @@ from samtranslator.translator.transform import transform  # noqa: E402
 logging.getLogger("samtranslator.metrics.metrics").setLevel(logging.ERROR)
 
 REGION, ACCOUNT = "eu-west-1", "111122223333"
+# What Ref AWS::NoValue leaves in a list or a mapping: nothing (evaluate() drops it).
+NO_VALUE = object()
 PSEUDO = {
     "AWS::Partition": "aws",
     "AWS::Region": REGION,
     "AWS::AccountId": ACCOUNT,
     "AWS::StackName": "ngu",
     "AWS::URLSuffix": "amazonaws.com",
-    "AWS::NoValue": None,
+    "AWS::NoValue": NO_VALUE,
 }
+# Other accounts: two, so that every slot of the list is exercised beyond the first. The check
+# runs again with none (TargetAccountIds empty): then nothing may be assumed.
+TARGET_ACCOUNTS = ("444455556666", "777788889999")
 # Every optional feature on, so that every role and every conditional grant is checked.
 PARAMS = {
     "AllowedClusters": "prod-*,staging",
     "NotificationEmail": "ops@example.com",
     "FleetScheduleExpression": "rate(7 days)",
     "RollOnClusterUpgrade": "true",
+    "TargetAccountIds": ",".join(TARGET_ACCOUNTS),
 }
+# target-account-role.yaml as a StackSet deploys it in the first target account: in another
+# Region than the updater's stack (the role is global), for stacks in two Regions, trusting
+# their roles (the three of one stack here, as template.yaml's TargetRoleTrustedArns gives).
+TARGET_PSEUDO = PSEUDO | {"AWS::AccountId": TARGET_ACCOUNTS[0], "AWS::Region": "us-east-1", "AWS::StackName": "target"}
+TARGET_REGIONS = (REGION, "us-west-2")
+TRUSTED_ROLE_ARNS = tuple(
+    f"arn:aws:iam::{ACCOUNT}:role/ngu-{role}-0123456789AB"
+    for role in ("UpdaterFunctionRole", "PlannerFunctionRole", "UpdateNodegroupStateMachineRole")
+)
+TARGET_PARAMS = {
+    "AllowedClusters": PARAMS["AllowedClusters"],
+    "Regions": ",".join(TARGET_REGIONS),
+    "TrustedRoleArns": ",".join(TRUSTED_ROLE_ARNS),
+}
+# The parameters both templates must bound alike: the clusters, and the role's name.
+SHARED_PARAMETERS = {"AllowedClusters": ("AllowedPattern",), "TargetRoleName": ("Default", "AllowedPattern")}
 
 BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 # What a function's asynchronous-invocation destination of each type needs (SAM adds it).
@@ -98,6 +146,12 @@ DESTINATION_ACTIONS = {
 
 # IAM prefix of each SDK crate / Step Functions SDK integration service name.
 IAM_PREFIX = {"eks": "eks", "ssm": "ssm", "sfn": "states", "lambda": "lambda", "sqs": "sqs", "sts": "sts", "s3": "s3"}
+# The call that gets another account's credentials: the code's (an adapter of the STS crate) and
+# a state machine Task's Credentials.
+ASSUME_ROLE, STS = "sts:AssumeRole", "sts"
+# Where a function reads which other accounts it may act in, and as which role there
+# (src/core/accounts.rs): what it may assume.
+ACCOUNTS_VARIABLE, ROLE_VARIABLE = "ALLOWED_ACCOUNTS", "TARGET_ROLE_NAME"
 SYNC_EVENTS_RULE = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"
 # A distributed Map's ItemReader and ResultWriter -> the actions AWS documents for them ("IAM
 # policies for using Distributed Map states"): ResultWriter writes in parts.
@@ -111,27 +165,41 @@ RESULT_WRITERS = {
     "s3:putObject": {"s3:PutObject", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"}
 }
 
+
+def eks_resource_types(arn: str) -> dict[str, set[str]]:
+    """The resource types IAM authorises each EKS action on (Service Authorization Reference),
+    as the ARNs of AllowedClusters=prod-*,staging under `arn` (arn:aws:eks:<region>:<account>);
+    an EKS call missing here is reported, so a new call gets its resources decided, not guessed.
+    ListClusters has no resource type: only "*" grants it."""
+    clusters = {f"{arn}:cluster/prod-*", f"{arn}:cluster/staging"}
+    nodegroups = {f"{arn}:nodegroup/prod-*/*/*", f"{arn}:nodegroup/staging/*/*"}
+    return {
+        "eks:ListClusters": {"*"},
+        "eks:ListNodegroups": clusters,
+        "eks:DescribeCluster": clusters,
+        "eks:DescribeNodegroup": nodegroups,
+        "eks:UpdateNodegroupVersion": nodegroups,
+        "eks:ListUpdates": clusters | nodegroups,
+        "eks:DescribeUpdate": clusters | nodegroups,
+    }
+
+
+def padding(arn: str) -> set[str]:
+    """Unused slots: names no cluster can have (EKS names start with a letter or digit)."""
+    return {f"{arn}:cluster/-unused{i}" for i in range(1, 10)} | {
+        f"{arn}:nodegroup/-unused{i}/*/*" for i in range(1, 10)
+    }
+
+
 ARN = f"arn:aws:eks:{REGION}:{ACCOUNT}"
-CLUSTERS = {f"{ARN}:cluster/prod-*", f"{ARN}:cluster/staging"}
-NODEGROUPS = {f"{ARN}:nodegroup/prod-*/*/*", f"{ARN}:nodegroup/staging/*/*"}
-# Unused slots: names no cluster can have (EKS names start with a letter or digit).
-PADDING = {f"{ARN}:cluster/-unused{i}" for i in range(1, 10)} | {
-    f"{ARN}:nodegroup/-unused{i}/*/*" for i in range(1, 10)
-}
-# The resource types IAM authorises each EKS action on (Service Authorization Reference); an EKS
-# call missing here is reported, so a new call gets its resources decided, not guessed.
-# ListClusters has no resource type: only "*" grants it.
-EKS_RESOURCE_TYPES = {
-    "eks:ListClusters": {"*"},
-    "eks:ListNodegroups": CLUSTERS,
-    "eks:DescribeCluster": CLUSTERS,
-    "eks:DescribeNodegroup": NODEGROUPS,
-    "eks:UpdateNodegroupVersion": NODEGROUPS,
-    "eks:ListUpdates": CLUSTERS | NODEGROUPS,
-    "eks:DescribeUpdate": CLUSTERS | NODEGROUPS,
-}
+EKS_RESOURCE_TYPES = eks_resource_types(ARN)
+PADDING = padding(ARN)
 NO_RESOURCE_TYPE = {act for act, res in EKS_RESOURCE_TYPES.items() if res == {"*"}}
 SSM_ARN = f"arn:aws:ssm:{REGION}::parameter"
+# In a target account: the account's own clusters in every Region the role allows (the Region
+# part is "*", held by aws:RequestedRegion); the public parameters likewise.
+TARGET_ARN = f"arn:aws:eks:*:{TARGET_ACCOUNTS[0]}"
+TARGET_SSM_ARN = "arn:aws:ssm:*::parameter"
 
 
 # ------------------------------------------------------------ what the code calls
@@ -146,6 +214,8 @@ class CodeCalls:
     ssm_paths: set[str] = field(default_factory=set)  # format strings, `{...}` = a variable part
     problems: list[str] = field(default_factory=list)
     missing: bool = False  # no main to derive from: the role's actions are not compared
+    # What it calls in another account: the adapters its main's per-account factory builds.
+    target_actions: set[str] = field(default_factory=set)
 
 
 # An adapter: the type an adapter file defines, which a binary's `main` builds (`Eks::new(`).
@@ -200,6 +270,11 @@ def _test_module_files(src: Path) -> set[Path]:
 
 def sdk_operations(crates: set[str]) -> dict[str, dict[str, str]] | None:
     """{crate: {snake_case module: OperationName}} read from the SDK sources cargo resolved."""
+    return _sdk_operations(frozenset(crates))
+
+
+@functools.cache
+def _sdk_operations(crates: frozenset[str]) -> dict[str, dict[str, str]] | None:
     try:
         meta = json.loads(
             subprocess.run(
@@ -399,6 +474,20 @@ def _reached_functions(text: str, called: set[str]) -> tuple[list[tuple[str, int
     return fns, reached
 
 
+def _call_arguments(code: str, open_paren: int) -> str:
+    """The text between a call's parentheses (`open_paren` is the index of its `(`), nested
+    brackets balanced; literals are blanked in `code`, so none of theirs counts."""
+    depth = 0
+    for i in range(open_paren, len(code)):
+        if code[i] in "([{":
+            depth += 1
+        elif code[i] in ")]}":
+            depth -= 1
+            if depth == 0:
+                return code[open_paren + 1 : i]
+    return code[open_paren + 1 :]
+
+
 def code_calls(
     src: Path = ROOT / "src",
     cargo_toml: Path = ROOT / "Cargo.toml",
@@ -407,10 +496,14 @@ def code_calls(
 ) -> CodeCalls:
     """Scan the sources for what one binary (`binary`, its main relative to `src`) can call:
     the SDK calls of the adapters its `main` builds, reached from the methods its files call.
-    `main` is wiring only, so the adapters it builds are the AWS code the function has; an
-    adapter built by no binary (one waiting for its function) calls nothing, nor does a method
-    of it that no reached file calls. `operations=True` reads the SDK's operation names via
-    cargo; `None` (cargo could not say) takes every `.client.<method>()` for an operation."""
+    `main` is wiring only, so the adapters it builds are the AWS code the function has, with the
+    adapters those adapters' files build in turn (Accounts builds Sts); an adapter built by no
+    binary (one waiting for its function) calls nothing, nor does a method of it that no reached
+    file calls. The adapters built in the closure main hands to the adapter that assumes roles
+    (`Accounts::new(config, |sdk| ...)`: its per-account factory) are those that also act in
+    other accounts, with the target role's credentials: their calls are `target_actions`.
+    `operations=True` reads the SDK's operation names via cargo; `None` (cargo could not say)
+    takes every `.client.<method>()` for an operation."""
     out = CodeCalls()
     main = src / binary
     deps = set(re.findall(r"^aws-sdk-([a-z0-9]+)\s*=", cargo_toml.read_text(), re.M))
@@ -419,6 +512,7 @@ def code_calls(
     lib_name = tomllib.loads(cargo_toml.read_text()).get("lib", {}).get("name") or tomllib.loads(
         cargo_toml.read_text()
     )["package"]["name"].replace("-", "_")
+    main_code = ""
     if not main.is_file():
         out.problems.append(
             f"src/{binary} does not exist: no main to derive the binary's calls from (a [[bin]] path in "
@@ -426,13 +520,46 @@ def code_calls(
         )
         out.missing = True
         reached: set[Path] = set()
-        built: set[str] = set()
     else:
         reached = reached_files(src, main, lib_name)
-        built = set(BUILT.findall(_code(main.read_text())))
+        main_code = _code(main.read_text())
     test_files = _test_module_files(src)
     sources = {path: _non_test(path.read_text()) for path in sorted(src.rglob("*.rs")) if path not in test_files}
     adapters = {path for path, text in sources.items() if CLIENT_CALL.search(text)}
+    # The files that touch an SDK (the aws/ layer): the adapters, and those that build them.
+    sdk_files = {path for path, text in sources.items() if path in adapters or ANY_SDK.search(_code(text))}
+    defined = {name: path for path, text in sources.items() for name in ADAPTER_TYPE.findall(text)}
+
+    def with_built_by_adapters(types: set[str]) -> set[str]:
+        """`types` and what the SDK-touching files defining them build, transitively."""
+        found, todo = set(types), list(types)
+        while todo:
+            path = defined.get(todo.pop())
+            if path in sdk_files:
+                for name in set(BUILT.findall(_code(sources[path]))) - found:
+                    found.add(name)
+                    todo.append(name)
+        return found
+
+    built = with_built_by_adapters(set(BUILT.findall(main_code)))
+    # The adapter that assumes roles: a type main builds whose file builds an STS adapter.
+    sts_adapters = {
+        name for name, path in defined.items() if path in adapters and set(USES_CLIENT.findall(sources[path])) == {STS}
+    }
+    assumers = {name for name in set(BUILT.findall(main_code)) if with_built_by_adapters({name}) & sts_adapters}
+    per_account: set[str] = set()
+    for m in BUILT.finditer(main_code):
+        if m.group(1) not in assumers:
+            continue
+        arguments = _call_arguments(main_code, m.end() - 1)
+        closure = re.search(r"\|[^|]*\|", arguments)
+        if closure is None:
+            out.problems.append(
+                f"src/{binary}: {m.group(1)}::new( is given no closure building each account's adapters: "
+                "which calls are made in other accounts cannot be told"
+            )
+            continue
+        per_account |= with_built_by_adapters(set(BUILT.findall(arguments[closure.start() :])))
     called: set[str] = set()
     for path in reached - adapters:
         called |= set(CALLED.findall(_code(path.read_text())))
@@ -455,9 +582,11 @@ def code_calls(
             continue
         (crate,) = clients
         crates_with_calls.add(crate)
-        if not built & set(ADAPTER_TYPE.findall(text)):
+        types = set(ADAPTER_TYPE.findall(text))
+        if not built & types:
             continue  # an adapter this binary does not build
         fns, reached_fns = _reached_functions(text, called)
+        actions: set[str] = set()
         for method, pos in calls:
             enclosing = max((i for i, (_, start) in enumerate(fns) if start <= pos), default=None)
             if enclosing is not None and enclosing not in reached_fns:
@@ -467,12 +596,15 @@ def code_calls(
                 continue  # e.g. `.client.config()`: not an API call
             op = known[method] if known is not None else pascal(method)
             action = f"{IAM_PREFIX.get(crate, crate)}:{op}"
-            out.actions.add(action)
+            actions.add(action)
             out.where.setdefault(action, f"{rel}:{text.count(chr(10), 0, pos) + 1}")
             for (call, handled), implied in IMPLIED.items():
                 if action == call and re.search(rf"\b{handled}\b", _blank(text)):
-                    out.actions.add(implied)
+                    actions.add(implied)
                     out.where.setdefault(implied, f"{rel}: {handled} is handled")
+        out.actions |= actions
+        if per_account & types:
+            out.target_actions |= actions
     for crate in sorted(deps - crates_with_calls):
         out.problems.append(
             f"Cargo.toml depends on aws-sdk-{crate} but no `.client.<operation>()` call of it was "
@@ -490,9 +622,10 @@ def functions_of(template: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def all_code_calls(template: dict[str, Any], src: Path = ROOT / "src") -> dict[str, CodeCalls]:
+def all_code_calls(
+    template: dict[str, Any], src: Path = ROOT / "src", cargo_toml: Path = ROOT / "Cargo.toml"
+) -> dict[str, CodeCalls]:
     """{function logical id: what its binary calls}, with one `cargo metadata` for all."""
-    cargo_toml = ROOT / "Cargo.toml"
     deps = set(re.findall(r"^aws-sdk-([a-z0-9]+)\s*=", cargo_toml.read_text(), re.M))
     operations = sdk_operations(deps)
     out = {}
@@ -517,28 +650,35 @@ class _NoManagedPolicies:
         return {}
 
 
-def _values(template: dict[str, Any]) -> dict[str, Any]:
-    return {k: v.get("Default") for k, v in template.get("Parameters", {}).items()} | PARAMS
+def values_of(template: dict[str, Any], params: dict[str, Any], pseudo: dict[str, Any] = PSEUDO) -> dict[str, Any]:
+    """Every name a Ref may meet: the template's parameters (`params` over their defaults) and
+    the pseudo parameters."""
+    return {k: v.get("Default") for k, v in template.get("Parameters", {}).items()} | params | pseudo
 
 
-def evaluate(value: Any, template: dict[str, Any]) -> Any:
+def evaluate(value: Any, template: dict[str, Any], values: dict[str, Any]) -> Any:
     """Enough of CloudFormation's intrinsic functions for IAM resources (names of resources stay,
-    as <LogicalId> and <LogicalId.Attribute>; conditions are evaluated with PARAMS)."""
+    as <LogicalId> and <LogicalId.Attribute>; a CommaDelimitedList's Ref is its list; conditions
+    are evaluated with `values` (values_of()); AWS::NoValue leaves nothing in a list or mapping)."""
     if isinstance(value, list):
-        return [evaluate(v, template) for v in value]
+        return [x for x in (evaluate(v, template, values) for v in value) if x is not NO_VALUE]
     if not isinstance(value, dict):
         return value
     if len(value) != 1:
-        return {k: evaluate(v, template) for k, v in value.items()}
+        return {k: x for k, x in ((k, evaluate(v, template, values)) for k, v in value.items()) if x is not NO_VALUE}
     ((fn, arg),) = value.items()
-    params = _values(template)
     if fn == "Ref":
-        return PSEUDO.get(arg, params.get(arg, f"<{arg}>"))
+        if arg not in values:
+            return f"<{arg}>"
+        declared = template.get("Parameters", {}).get(arg, {})
+        if declared.get("Type") == "CommaDelimitedList" and isinstance(values[arg], str):
+            return [member.strip() for member in values[arg].split(",")]
+        return values[arg]
     if fn == "Fn::GetAtt":
         res, attr = arg if isinstance(arg, list) else arg.split(".", 1)
         return f"<{res}.{attr}>"
     if fn == "Fn::Sub":
-        text, local = (arg, {}) if isinstance(arg, str) else (arg[0], evaluate(arg[1], template))
+        text, local = (arg, {}) if isinstance(arg, str) else (arg[0], evaluate(arg[1], template, values))
 
         def repl(m: re.Match[str]) -> str:
             name = m.group(1)
@@ -546,47 +686,60 @@ def evaluate(value: Any, template: dict[str, Any]) -> Any:
                 return str(local[name])
             if "." in name:
                 return f"<{name}>"
-            return str(evaluate({"Ref": name}, template))
+            return str(evaluate({"Ref": name}, template, values))
 
         return re.sub(r"\$\{([^}!][^}]*)\}", repl, text)
     if fn == "Fn::Split":
-        return evaluate(arg[1], template).split(arg[0])
+        return evaluate(arg[1], template, values).split(arg[0])
     if fn == "Fn::Join":
-        return arg[0].join(evaluate(arg[1], template))
+        return arg[0].join(evaluate(arg[1], template, values))
     if fn == "Fn::Select":
-        return evaluate(arg[1], template)[int(arg[0])]
+        return evaluate(arg[1], template, values)[int(arg[0])]
     if fn == "Fn::If":
         name, if_true, if_false = arg
-        holds = samtemplate.condition_holds(name, template, params | PSEUDO)
-        return evaluate(if_true if holds else if_false, template)
-    return {fn: evaluate(arg, template)}
+        holds = samtemplate.condition_holds(name, template, values)
+        return evaluate(if_true if holds else if_false, template, values)
+    return {fn: evaluate(arg, template, values)}
 
 
-def statements_of(role: dict[str, Any], template: dict[str, Any]) -> list[dict[str, Any]]:
-    """A role's statements, a conditional one (Fn::If) as its condition decides."""
+def statements_of(name: str, role: dict[str, Any], template: dict[str, Any], values: dict[str, Any]) -> list[dict]:
+    """A role's statements, evaluated: its own policies' and those of every AWS::IAM::Policy of
+    the template attached to it (Roles: [!Ref <role>]) whose Condition holds; a conditional
+    statement (Fn::If) as its condition decides."""
+    documents = [policy["PolicyDocument"] for policy in role["Properties"].get("Policies", [])]
+    for res in template["Resources"].values():
+        if res.get("Type") != "AWS::IAM::Policy" or {"Ref": name} not in res["Properties"].get("Roles", []):
+            continue
+        condition = res.get("Condition")
+        if condition is None or samtemplate.condition_holds(condition, template, values):
+            documents.append(res["Properties"]["PolicyDocument"])
     out = []
-    for policy in role["Properties"].get("Policies", []):
-        stmts = policy["PolicyDocument"]["Statement"]
-        for stmt in stmts if isinstance(stmts, list) else [stmts]:
-            if isinstance(stmt, dict) and set(stmt) == {"Fn::If"}:
-                name, if_true, if_false = stmt["Fn::If"]
-                holds = samtemplate.condition_holds(name, template, _values(template) | PSEUDO)
-                stmt = if_true if holds else if_false
-                if stmt == {"Ref": "AWS::NoValue"}:
-                    continue
-            out.append(stmt)
+    for document in documents:
+        stmts = evaluate(document["Statement"], template, values)
+        out.extend(stmts if isinstance(stmts, list) else [stmts])
     return out
 
 
-def generated_roles(template: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(SAM's output, its IAM roles), for the test parameters."""
+def generated_roles(template: dict[str, Any], params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(SAM's output, its IAM roles), for the test parameters (each template and parameters
+    transformed once: the self-test checks many mutations of one of them)."""
+    key = json.dumps([template, params], sort_keys=True, default=str)
+    if key not in _TRANSFORMED:
+        _TRANSFORMED[key] = _generated_roles(template, params)
+    return copy.deepcopy(_TRANSFORMED[key])
+
+
+_TRANSFORMED: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+
+
+def _generated_roles(template: dict[str, Any], params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     template = copy.deepcopy(template)
     for res in template["Resources"].values():  # local paths, as `sam package` would upload them
         for key in ("CodeUri", "DefinitionUri"):
             if isinstance(res.get("Properties", {}).get(key), str):
                 res["Properties"][key] = f"s3://bucket/{key}"
-    parameters = dict(PSEUDO) | PARAMS
-    output = transform(template, {k: v for k, v in parameters.items() if v is not None}, _NoManagedPolicies())
+    parameters = {k: v for k, v in (PSEUDO | params).items() if isinstance(v, str)}
+    output = transform(template, parameters, _NoManagedPolicies())
     roles = {k: v for k, v in output["Resources"].items() if v["Type"] == "AWS::IAM::Role"}
     return output, roles
 
@@ -619,9 +772,54 @@ def _logical(placeholder: Any) -> str | None:
     return m.group(1) if m else None
 
 
-def definition_needs(definition: dict[str, Any], own_name: str | None, template: dict[str, Any]) -> dict:
-    """What a state machine's integrations need (its nested states included), and on what."""
+def role_arns(partition: str, accounts: Any, name: Any) -> set[str]:
+    """The role `name` in each of the comma-separated `accounts` (None or empty: none)."""
+    listed = [a.strip() for a in str(accounts or "").split(",") if a.strip()]
+    return {f"arn:{partition}:iam::{account}:role/{name}" for account in listed}
+
+
+def target_role_arns(values: dict[str, Any]) -> set[str]:
+    """The role TargetRoleName in each of TargetAccountIds: what may be assumed, and only that."""
+    return role_arns(values["AWS::Partition"], values.get("TargetAccountIds"), values["TargetRoleName"])
+
+
+# A Task's Credentials naming the target role of the account a state's input names.
+CREDENTIALS_FORMAT = re.compile(r"States\.Format\('arn:([\w-]+):iam::\{\}:role/([^'{}]+)',\s*\$[\w.]*\)")
+# What makes two Tasks the same call: a Credentials Task and its twin in this account.
+SAME_CALL = (
+    "Type",
+    "Resource",
+    "Parameters",
+    "ResultSelector",
+    "ResultPath",
+    "OutputPath",
+    "InputPath",
+    "Retry",
+    "Catch",
+)
+
+
+def credentials_roles(credentials: dict[str, Any], values: dict[str, Any]) -> set[str] | None:
+    """The roles a Task's Credentials may name: its RoleArn, or for `RoleArn.$` formatting the
+    target role's ARN with an account from the input, the target role in every listed account
+    (the function refuses any other account before the state machine polls there). None: a form
+    this check does not know."""
+    if isinstance(credentials.get("RoleArn"), str):
+        return {credentials["RoleArn"]}
+    m = CREDENTIALS_FORMAT.fullmatch(str(credentials.get("RoleArn.$", "")))
+    if m and m.group(1) == values["AWS::Partition"] and m.group(2) == values.get("TargetRoleName"):
+        return target_role_arns(values)
+    return None
+
+
+def definition_needs(
+    definition: dict[str, Any], own_name: str | None, template: dict[str, Any], values: dict[str, Any]
+) -> tuple[dict, dict]:
+    """What a state machine's integrations need (its nested states included), and on what: (its
+    role's needs, the needs of the role its Tasks' Credentials assume in other accounts). A Task
+    with Credentials needs sts:AssumeRole of its role; its call is the assumed role's."""
     needs: dict[str, set[str] | None] = {}
+    assumed: dict[str, set[str] | None] = {}
     topics = {f"<{k}>" for k, r in template["Resources"].items() if r.get("Type") == "AWS::SNS::Topic"}
     states_arn = f"arn:aws:states:{REGION}:{ACCOUNT}"
 
@@ -635,27 +833,35 @@ def definition_needs(definition: dict[str, Any], own_name: str | None, template:
         for state in states.values():
             resource = state.get("Resource")
             params = state.get("Parameters") or {}
+            into = needs
+            if "Credentials" in state:
+                roles = credentials_roles(state["Credentials"], values)
+                if roles is None:
+                    _need(needs, {f"<unknown Credentials {state['Credentials']}>"}, None)
+                elif roles:
+                    _need(needs, {ASSUME_ROLE}, roles)
+                into = assumed
             if isinstance(resource, str) and ":states:::" in resource:
                 integration = resource.split(":states:::", 1)[1]
                 if integration.startswith("aws-sdk:"):
                     _, service, action = integration.split(":", 2)
                     action = action.split(".", 1)[0]
-                    _need(needs, {f"{IAM_PREFIX.get(service, service)}:{action[0].upper()}{action[1:]}"}, None)
+                    _need(into, {f"{IAM_PREFIX.get(service, service)}:{action[0].upper()}{action[1:]}"}, None)
                 elif integration == "lambda:invoke":
                     function = params.get("FunctionName")
-                    _need(needs, {"lambda:InvokeFunction"}, {function} if function else None)
+                    _need(into, {"lambda:InvokeFunction"}, {function} if function else None)
                 elif integration in ("states:startExecution.sync:2", "states:startExecution.sync"):
                     machine = params.get("StateMachineArn")
                     logical = _logical(machine)
                     executions = {f"{states_arn}:execution:<{logical}.Name>:*"} if logical else None
-                    _need(needs, {"states:StartExecution"}, {machine} if machine else None)
-                    _need(needs, {"states:DescribeExecution", "states:StopExecution"}, executions)
-                    _need(needs, {"events:PutTargets", "events:PutRule", "events:DescribeRule"}, {SYNC_EVENTS_RULE})
+                    _need(into, {"states:StartExecution"}, {machine} if machine else None)
+                    _need(into, {"states:DescribeExecution", "states:StopExecution"}, executions)
+                    _need(into, {"events:PutTargets", "events:PutRule", "events:DescribeRule"}, {SYNC_EVENTS_RULE})
                 elif integration == "sns:publish":
                     topic = params.get("TopicArn")
-                    _need(needs, {"sns:Publish"}, {topic} if topic else topics)
+                    _need(into, {"sns:Publish"}, {topic} if topic else topics)
                 else:
-                    _need(needs, {f"<unknown integration {integration}>"}, None)
+                    _need(into, {f"<unknown integration {integration}>"}, None)
             processor = state.get("ItemProcessor") or state.get("Iterator")
             if processor:
                 if (processor.get("ProcessorConfig") or {}).get("Mode") == "DISTRIBUTED":
@@ -677,29 +883,66 @@ def definition_needs(definition: dict[str, Any], own_name: str | None, template:
                 walk(branch["States"])
 
     walk(definition["States"])
-    return needs
+    return needs, assumed
 
 
-def state_machine_needs(template: dict[str, Any]) -> Needs:
-    """{role logical id: needs} for every state machine of the template, its definition rendered
-    with the substitutions evaluated as the roles' resources are."""
-    out = {}
+def credentials_twins(logical_id: str, definition: dict[str, Any]) -> list[str]:
+    """Each Task with Credentials (a call in another account) has a twin without them (the same
+    call in this account): the same Resource, Parameters, result handling, Retry and Catch, so an
+    update is polled alike wherever its node group is."""
+    problems = []
+
+    def walk(states: dict[str, Any]) -> None:
+        for name, state in states.items():
+            if state.get("Type") == "Task" and "Credentials" in state:
+                call = {key: state.get(key) for key in SAME_CALL}
+                twins = [
+                    other
+                    for other in states.values()
+                    if "Credentials" not in other and {key: other.get(key) for key in SAME_CALL} == call
+                ]
+                if not twins:
+                    problems.append(
+                        f"{logical_id}: {name} calls as the target role in another account, but no Task makes the "
+                        f"same call in this account ({', '.join(SAME_CALL[1:])} alike, without Credentials)"
+                    )
+            processor = state.get("ItemProcessor") or state.get("Iterator")
+            if processor:
+                walk(processor["States"])
+            for branch in state.get("Branches", []):
+                walk(branch["States"])
+
+    walk(definition["States"])
+    return problems
+
+
+def state_machine_needs(template: dict[str, Any], values: dict[str, Any]) -> tuple[Needs, Needs, list[str]]:
+    """({role logical id: needs}, {role: the needs of the role it assumes}, problems) for every
+    state machine of the template, its definition rendered with the substitutions evaluated as
+    the roles' resources are."""
+    out, assumed, problems = {}, {}, []
     for logical_id, sm in samtemplate.state_machines(template).items():
-        values = {k: evaluate(v, template) for k, v in sm.substitutions.items()}
-        definition = json.loads(sm.render(values))
+        substitutions = {k: evaluate(v, template, values) for k, v in sm.substitutions.items()}
+        definition = json.loads(sm.render(substitutions))
         name = template["Resources"][logical_id]["Properties"].get("Name")
-        out[f"{logical_id}Role"] = definition_needs(definition, evaluate(name, template) if name else None, template)
-    return out
+        own_name = evaluate(name, template, values) if name else None
+        role = f"{logical_id}Role"
+        out[role], assumed[role] = definition_needs(definition, own_name, template, values)
+        problems += credentials_twins(logical_id, definition)
+    return out, assumed, problems
 
 
-def function_needs(template: dict[str, Any], code: dict[str, CodeCalls]) -> Needs:
+def function_needs(template: dict[str, Any], code: dict[str, CodeCalls], values: dict[str, Any]) -> Needs:
     """{role: needs} of every function: its code's calls, S3 on the buckets its environment
-    names, plus its asynchronous-invocation destinations."""
+    names, sts:AssumeRole on the role its environment names in each account its environment
+    allows (ALLOWED_ACCOUNTS unset: none, the function acts in its own account only), plus its
+    asynchronous-invocation destinations."""
     out: Needs = {}
     for logical_id in functions_of(template):
         props = template["Resources"][logical_id]["Properties"]
         needs: dict[str, set[str] | None] = {}
         variables = props.get("Environment", {}).get("Variables", {})
+        env = evaluate(variables, template, values)
         buckets = {
             v["Ref"]
             for v in variables.values()
@@ -708,15 +951,24 @@ def function_needs(template: dict[str, Any], code: dict[str, CodeCalls]) -> Need
         objects = set().union(*(bucket_objects(template, b) for b in buckets)) if buckets else None
         arns = {f"<{b}.Arn>" for b in buckets} or None
         for act in code[logical_id].actions:
+            if act == ASSUME_ROLE:
+                allowed, name = env.get(ACCOUNTS_VARIABLE), env.get(ROLE_VARIABLE, f"<{ROLE_VARIABLE} unset>")
+                if roles := role_arns(values["AWS::Partition"], allowed, name):
+                    _need(needs, {act}, roles)
+                continue
             _need(needs, {act}, (arns if act in BUCKET_ACTIONS else objects) if act.startswith("s3:") else None)
         destinations = (props.get("EventInvokeConfig") or {}).get("DestinationConfig", {})
         for destination in destinations.values():
-            _need(needs, {DESTINATION_ACTIONS[destination["Type"]]}, {evaluate(destination["Destination"], template)})
+            _need(
+                needs,
+                {DESTINATION_ACTIONS[destination["Type"]]},
+                {evaluate(destination["Destination"], template, values)},
+            )
         out[f"{logical_id}Role"] = needs
     return out
 
 
-def target_needs(template: dict[str, Any]) -> tuple[Needs, list[str]]:
+def start_needs(template: dict[str, Any], values: dict[str, Any]) -> tuple[Needs, list[str]]:
     """{role: needs} of the schedules' and rules' roles: starting their target, and a schedule's
     dead-letter queue (a rule's goes through the queue's policy, not its role)."""
     out: Needs = {}
@@ -730,66 +982,134 @@ def target_needs(template: dict[str, Any]) -> tuple[Needs, list[str]]:
         else:
             continue
         for target in targets:
-            role = _logical(evaluate(target.get("RoleArn"), template))
+            role = _logical(evaluate(target.get("RoleArn"), template, values))
             if role is None:
                 continue
             needs = out.setdefault(role, {})
-            arn = evaluate(target["Arn"], template)
+            arn = evaluate(target["Arn"], template, values)
             target_type = template["Resources"].get(_logical(arn) or "", {}).get("Type", "")
             if target_type.endswith("StateMachine"):
                 _need(needs, {"states:StartExecution"}, {arn})
             else:
                 problems.append(f"{logical_id}: a target of type {target_type or arn!r} this check does not know")
             if kind == "AWS::Scheduler::Schedule" and "DeadLetterConfig" in target:
-                _need(needs, {"sqs:SendMessage"}, {evaluate(target["DeadLetterConfig"]["Arn"], template)})
+                _need(needs, {"sqs:SendMessage"}, {evaluate(target["DeadLetterConfig"]["Arn"], template, values)})
     return out, problems
 
 
-def _ssm_covers(granted: str, path: str) -> bool:
+def _ssm_covers(granted: str, path: str, ssm_arn: str = SSM_ARN) -> bool:
     """Whether an SSM parameter ARN pattern covers a parameter path (its `{...}` parts vary)."""
     sample = re.sub(r"\{[^}]*\}", "x", path)
-    return fnmatch.fnmatchcase(f"{SSM_ARN}{sample}", granted)
+    return fnmatch.fnmatchcase(f"{ssm_arn}{sample}", granted)
 
 
-def check(template: dict[str, Any], code: dict[str, CodeCalls]) -> list[str]:
-    """Every difference between what is called and what template.yaml grants."""
+@dataclass
+class Grants:
+    """What a role's statements allow: actions, and each action's resources."""
+
+    actions: set[str] = field(default_factory=set)
+    resources_of: dict[str, set[str]] = field(default_factory=dict)
+
+
+def scan(name: str, stmts: list[dict[str, Any]], regions: set[str] | None, everywhere: bool) -> tuple[Grants, list]:
+    """A role's grants and the problems of their form: only Allow, no NotAction or NotResource,
+    no wildcard action, no resource twice, Resource "*" only for an action IAM authorises on no
+    resource type, held to `regions` by aws:RequestedRegion (`everywhere`: every statement is)."""
+    grants, problems = Grants(), []
+    for stmt in stmts:
+        if stmt.get("Effect") != "Allow":
+            problems.append(f"{name}: a statement that is not Allow: {stmt}")
+        for key in ("NotAction", "NotResource"):
+            if key in stmt:
+                problems.append(f"{name}: {key} is used")
+        acts = stmt["Action"] if isinstance(stmt["Action"], list) else [stmt["Action"]]
+        for act in acts:
+            if "*" in act or "?" in act:
+                problems.append(f"{name}: wildcard action {act!r}")
+            grants.actions.add(act)
+        resources = stmt["Resource"] if isinstance(stmt["Resource"], list) else [stmt["Resource"]]
+        if len(resources) != len(set(resources)):
+            problems.append(f"{name}: a statement lists a resource twice: {acts}")
+        if "*" in resources and not set(acts) <= NO_RESOURCE_TYPE:
+            problems.append(f"{name}: Resource '*' for {acts}")
+        if "*" in resources or everywhere:
+            region = (stmt.get("Condition") or {}).get("StringEquals", {}).get("aws:RequestedRegion")
+            held = {region} if isinstance(region, str) else set(region or [])
+            if held != regions:
+                problems.append(
+                    f"{name}: {acts} on {'*' if '*' in resources else 'its resources'} without aws:RequestedRegion = "
+                    f"{sorted(regions or [])} (the Regions it acts in): {sorted(held)}"
+                )
+        for act in acts:
+            grants.resources_of.setdefault(act, set()).update(resources)
+    return grants, problems
+
+
+def check_resources(
+    name: str,
+    grants: Grants,
+    wanted: dict[str, set[str] | None],
+    eks: tuple[dict[str, set[str]], set[str]],
+    ssm: tuple[str, set[str]] | None,
+) -> list[str]:
+    """Each granted action's resources: EKS by the resource types IAM authorises it on (`eks`:
+    those ARNs and the padding slots), SSM on the public parameters the code reads (`ssm`: the
+    ARN prefix and the code's paths; None: not derived), the rest as `wanted` has them."""
+    problems = []
+    types, pad = eks
+    for act, resources in sorted(grants.resources_of.items()):
+        if act.startswith("eks:"):
+            if act not in types:
+                problems.append(
+                    f"{name}: {act} has no entry in eks_resource_types(): decide on which "
+                    "resource types IAM authorises it and add it"
+                )
+                continue
+            got = resources - pad
+            if got != types[act]:
+                problems.append(f"{name}: {act} on {sorted(got)}, expected {sorted(types[act])}")
+        elif act == "ssm:GetParameter" and ssm is not None:
+            prefix, paths = ssm
+            for path in sorted(paths):
+                if not any(_ssm_covers(r, path, prefix) for r in resources):
+                    problems.append(f"{name}: ssm:GetParameter not granted on {path}, which the code reads")
+            for granted in sorted(resources):
+                if not granted.startswith(prefix + "/aws/service/"):
+                    problems.append(
+                        f"{name}: ssm:GetParameter on {granted}, outside the public /aws/service/ parameters"
+                    )
+                elif not any(_ssm_covers(granted, p, prefix) for p in paths):
+                    problems.append(f"{name}: ssm:GetParameter on {granted}, which no parameter of the code needs")
+        elif wanted.get(act) is not None and resources != wanted[act]:
+            problems.append(f"{name}: {act} on {sorted(resources)}, expected {sorted(wanted[act])}")
+    return problems
+
+
+def check(
+    template: dict[str, Any],
+    code: dict[str, CodeCalls],
+    params: dict[str, Any] = PARAMS,
+    target_template: dict[str, Any] | None = None,
+) -> list[str]:
+    """Every difference between what is called and what template.yaml grants for `params` (and,
+    given target_template, what target-account-role.yaml grants in another account)."""
+    values = values_of(template, params)
     problems = [f"{logical_id}: {p}" for logical_id, calls in code.items() for p in calls.problems]
     functions = {f"{logical_id}Role": logical_id for logical_id in functions_of(template)}
-    targets, target_problems = target_needs(template)
-    problems += target_problems
-    expected: Needs = function_needs(template, code) | state_machine_needs(template) | targets
-    output, roles = generated_roles(template)
+    starts, start_problems = start_needs(template, values)
+    machines, assumed, machine_problems = state_machine_needs(template, values)
+    problems += start_problems + machine_problems
+    expected: Needs = function_needs(template, code, values) | machines | starts
+    output, roles = generated_roles(template, params)
 
     if set(roles) != set(expected):
         problems.append(f"roles: {sorted(roles)}, expected {sorted(expected)}")
     for name, role in sorted(roles.items()):
         function = functions.get(name)
         calls = code.get(function) if function else None
-        actions: set[str] = set()
-        resources_of: dict[str, set[str]] = {}
-        for stmt in statements_of(role, output):
-            if stmt.get("Effect") != "Allow":
-                problems.append(f"{name}: a statement that is not Allow: {stmt}")
-            for key in ("NotAction", "NotResource"):
-                if key in stmt:
-                    problems.append(f"{name}: {key} is used")
-            acts = stmt["Action"] if isinstance(stmt["Action"], list) else [stmt["Action"]]
-            for act in acts:
-                if "*" in act or "?" in act:
-                    problems.append(f"{name}: wildcard action {act!r}")
-                actions.add(act)
-            resources = evaluate(stmt["Resource"], output)
-            resources = resources if isinstance(resources, list) else [resources]
-            if len(resources) != len(set(resources)):
-                problems.append(f"{name}: a statement lists a resource twice: {acts}")
-            if "*" in resources:
-                if not set(acts) <= NO_RESOURCE_TYPE:
-                    problems.append(f"{name}: Resource '*' for {acts}")
-                region = (stmt.get("Condition") or {}).get("StringEquals", {}).get("aws:RequestedRegion")
-                if evaluate(region, output) != REGION:
-                    problems.append(f"{name}: Resource '*' for {acts} without aws:RequestedRegion = the stack's Region")
-            for act in acts:
-                resources_of.setdefault(act, set()).update(resources)
+        grants, found = scan(name, statements_of(name, role, output, values), {REGION}, everywhere=False)
+        problems += found
+        actions = grants.actions
         wanted = expected.get(name, {})
         if calls is not None and calls.missing:
             wanted = {act: res for act, res in wanted.items() if not act.startswith(("eks:", "ssm:", "s3:"))}
@@ -799,33 +1119,108 @@ def check(template: dict[str, Any], code: dict[str, CodeCalls]) -> list[str]:
             problems.append(f"{name}: {act} is called{origin} but not granted")
         for act in sorted(actions - set(wanted)):
             problems.append(f"{name}: {act} is granted but nothing calls it")
-        managed = set(evaluate(role["Properties"].get("ManagedPolicyArns", []), output))
+        managed = set(evaluate(role["Properties"].get("ManagedPolicyArns", []), output, values))
         if managed != ({BASIC_EXECUTION} if function else set()):
             problems.append(f"{name}: managed policies {sorted(managed)}")
-        for act, resources in sorted(resources_of.items()):
-            if act.startswith("eks:"):
-                if act not in EKS_RESOURCE_TYPES:
-                    problems.append(
-                        f"{name}: {act} has no entry in EKS_RESOURCE_TYPES: decide on which "
-                        "resource types IAM authorises it and add it"
-                    )
-                    continue
-                got = resources - PADDING
-                if got != EKS_RESOURCE_TYPES[act]:
-                    problems.append(f"{name}: {act} on {sorted(got)}, expected {sorted(EKS_RESOURCE_TYPES[act])}")
-            elif act == "ssm:GetParameter" and calls is not None and not calls.missing:
-                for path in sorted(calls.ssm_paths):
-                    if not any(_ssm_covers(r, path) for r in resources):
-                        problems.append(f"{name}: ssm:GetParameter not granted on {path}, which the code reads")
-                for granted in sorted(resources):
-                    if not granted.startswith(SSM_ARN + "/aws/service/"):
-                        problems.append(
-                            f"{name}: ssm:GetParameter on {granted}, outside the public /aws/service/ parameters"
-                        )
-                    elif not any(_ssm_covers(granted, p) for p in calls.ssm_paths):
-                        problems.append(f"{name}: ssm:GetParameter on {granted}, which no parameter of the code needs")
-            elif wanted.get(act) is not None and resources != wanted[act]:
-                problems.append(f"{name}: {act} on {sorted(resources)}, expected {sorted(wanted[act])}")
+        ssm = (SSM_ARN, calls.ssm_paths) if calls is not None and not calls.missing else None
+        problems += check_resources(name, grants, wanted, (EKS_RESOURCE_TYPES, PADDING), ssm)
+    if target_role_arns(values):
+        assuming = {name for name, needs in expected.items() if ASSUME_ROLE in needs}
+        problems += trusted_output(output, values, assuming)
+    if target_template is not None:
+        problems += check_target_role(target_template, template, code, assumed)
+    return problems
+
+
+def trusted_output(output: dict[str, Any], values: dict[str, Any], assuming: set[str]) -> list[str]:
+    """template.yaml's TargetRoleTrustedArns output (target-account-role.yaml's TrustedRoleArns)
+    names the ARNs of exactly the roles that assume the target role."""
+    spec = output.get("Outputs", {}).get("TargetRoleTrustedArns")
+    if spec is None:
+        return ["Outputs: no TargetRoleTrustedArns, the roles target-account-role.yaml's TrustedRoleArns must name"]
+    named = str(evaluate(spec["Value"], output, values)).split(",")
+    roles = {_logical(arn) for arn in named if re.fullmatch(r"<\w+Role\.Arn>", arn)}
+    if roles != assuming or len(named) != len(assuming):
+        return [
+            f"Outputs.TargetRoleTrustedArns names {named}; the roles that assume the target role are "
+            f"{sorted(assuming)} (their .Arn, each once)"
+        ]
+    return []
+
+
+def check_target_role(
+    target: dict[str, Any], template: dict[str, Any], code: dict[str, CodeCalls], assumed: Needs
+) -> list[str]:
+    """target-account-role.yaml, as a StackSet deploys it in a target account: one role, named
+    TargetRoleName, that only TrustedRoleArns may assume, granting exactly what is called there:
+    the calls of the adapters each function's per-account factory builds, and the calls of the
+    state machines' Tasks with Credentials; EKS on the AllowedClusters ARNs of that account,
+    SSM on the public parameters the code reads, every grant held to Regions."""
+    name = "target-account-role.yaml"
+    values = values_of(target, TARGET_PARAMS, TARGET_PSEUDO)
+    problems = []
+    for param, keys in SHARED_PARAMETERS.items():
+        for key in keys:
+            ours, theirs = target.get("Parameters", {}).get(param, {}).get(key), template["Parameters"][param].get(key)
+            if ours != theirs:
+                problems.append(f"{name}: parameter {param}'s {key} is {ours!r}, template.yaml's {theirs!r}")
+    iam = {k: r for k, r in target["Resources"].items() if str(r.get("Type", "")).startswith("AWS::IAM::")}
+    roles = {k: r for k, r in iam.items() if r["Type"] == "AWS::IAM::Role"}
+    if set(iam) != set(roles) or len(roles) != 1:
+        return problems + [f"{name}: IAM resources {sorted(iam)}: expected one role, its policies inline"]
+    ((logical_id, role),) = roles.items()
+    label = f"{name} {logical_id}"
+    props = role["Properties"]
+    if evaluate(props.get("RoleName"), target, values) != values["TargetRoleName"]:
+        problems.append(f"{label}: RoleName is not TargetRoleName")
+    if props.get("ManagedPolicyArns") or props.get("PermissionsBoundary"):
+        problems.append(f"{label}: managed policies or a boundary; its grants are inline, held to the code")
+
+    # Who may assume it: TrustedRoleArns, and nobody else.
+    trusted = evaluate({"Ref": "TrustedRoleArns"}, target, values)
+    trust = evaluate(props.get("AssumeRolePolicyDocument", {}), target, values).get("Statement", [])
+    for stmt in trust if isinstance(trust, list) else [trust]:
+        principal = (stmt.get("Principal") or {}).get("AWS")
+        named = [principal] if isinstance(principal, str) else principal
+        if (
+            stmt.get("Effect") != "Allow"
+            or set(stmt) - {"Sid", "Effect", "Principal", "Action", "Condition"}
+            or set(stmt.get("Principal") or {}) != {"AWS"}
+            or named != trusted
+            or stmt.get("Action") not in (ASSUME_ROLE, [ASSUME_ROLE])
+        ):
+            problems.append(f"{label}: trust {stmt}: only TrustedRoleArns {trusted} may assume it, with {ASSUME_ROLE}")
+    if not trust:
+        problems.append(f"{label}: its trust policy has no statement")
+
+    # What it may do: exactly what is called in another account.
+    needed: dict[str, str] = {}
+    paths: set[str] = set()
+    complete = True
+    for logical, calls in code.items():
+        complete &= not calls.missing
+        for act in calls.target_actions:
+            needed.setdefault(act, f"{logical}, {calls.where.get(act, 'src/')}")
+        if "ssm:GetParameter" in calls.target_actions:
+            paths |= calls.ssm_paths
+    for role_name, needs in assumed.items():
+        for act in needs:
+            needed.setdefault(act, f"{role_name.removesuffix('Role')}'s Tasks with Credentials")
+    stmts: list[dict[str, Any]] = []
+    for policy in props.get("Policies", []):
+        found = evaluate(policy["PolicyDocument"]["Statement"], target, values)
+        stmts += found if isinstance(found, list) else [found]
+    grants, found = scan(label, stmts, set(TARGET_REGIONS), everywhere=True)
+    problems += found
+    if complete:
+        for act in sorted(set(needed) - grants.actions):
+            problems.append(f"{label}: {act} is called in other accounts ({needed[act]}) but not granted")
+        for act in sorted(grants.actions - set(needed)):
+            problems.append(f"{label}: {act} is granted but nothing calls it in another account")
+    wanted: dict[str, set[str] | None] = {}
+    problems += check_resources(
+        label, grants, wanted, (eks_resource_types(TARGET_ARN), padding(TARGET_ARN)), (TARGET_SSM_ARN, paths)
+    )
     return problems
 
 
@@ -845,17 +1240,33 @@ def _with(template: dict[str, Any], change: Callable[[dict[str, Any]], None]) ->
     return mutated
 
 
-def self_test() -> int:
-    """Each mutation of the code or the template must be reported; the unmutated pair must pass."""
+def self_test(src: Path = ROOT / "src") -> int:
+    """Each mutation of the code or the templates must be reported; the unmutated ones must pass."""
     import tempfile
 
-    template = samtemplate.load_template()
-    code = all_code_calls(template)
-    baseline = check(template, code)
+    template, target = samtemplate.load_template(), samtemplate.load_template(samtemplate.TARGET_ROLE_TEMPLATE)
+    code = all_code_calls(template, src)
+    baseline = check_all(template, code, target)
     failures = []
     if baseline:
-        failures.append(f"the unmutated code and template do not pass: {baseline}")
+        failures.append(f"the unmutated code and templates do not pass: {baseline}")
     updater, planner = code["UpdaterFunction"].actions, code.get("PlannerFunction", CodeCalls()).actions
+    updater_there = code["UpdaterFunction"].target_actions
+    planner_there = code.get("PlannerFunction", CodeCalls()).target_actions
+    if ASSUME_ROLE not in updater & planner:
+        failures.append(
+            "the scan missed sts:AssumeRole, made by the adapter (Sts) an adapter main builds (Accounts) builds"
+        )
+    if not {"eks:DescribeNodegroup", "eks:UpdateNodegroupVersion", "ssm:GetParameter"} <= updater_there:
+        failures.append(f"the scan of the updater's per-account adapters missed calls: found {sorted(updater_there)}")
+    if not {"eks:ListClusters", "eks:DescribeNodegroup"} <= planner_there or planner_there & {
+        "ssm:GetParameter",
+        "s3:GetObject",
+        ASSUME_ROLE,
+    }:
+        failures.append(
+            f"the planner's per-account adapters are its EKS ones (SSM and S3 it reads as itself): {planner_there}"
+        )
     if not {"eks:DescribeNodegroup", "eks:UpdateNodegroupVersion", "ssm:GetParameter"} <= updater:
         failures.append(f"the scan of the updater missed calls: found {sorted(updater)}")
     if updater & {"eks:ListClusters", "eks:ListNodegroups", "s3:GetObject", "s3:PutObject"}:
@@ -867,10 +1278,23 @@ def self_test() -> int:
 
     def mutated_code(change: Callable[[Path], None]) -> dict[str, CodeCalls]:
         with tempfile.TemporaryDirectory() as tmp:
-            src = Path(tmp) / "src"
-            shutil.copytree(ROOT / "src", src)
-            change(src)
-            return all_code_calls(template, src)
+            copy_of = Path(tmp) / "src"
+            shutil.copytree(src, copy_of)
+            change(copy_of)
+            return all_code_calls(template, copy_of)
+
+    def mutated_definition(logical_id: str, change: Callable[[str], str]) -> dict[str, Any]:
+        """The template with one state machine's definition file changed (kept for the run), and
+        without the substitutions the changed file no longer uses."""
+        sm = samtemplate.state_machines(template)[logical_id]
+        path = Path(tempfile.mkdtemp()) / sm.definition_path.name
+        path.write_text(change(sm.definition_text))
+        mutated = copy.deepcopy(template)
+        props = mutated["Resources"][logical_id]["Properties"]
+        props["DefinitionUri"] = str(path)
+        used = set(samtemplate.PLACEHOLDER.findall(path.read_text()))
+        props["DefinitionSubstitutions"] = {k: v for k, v in props["DefinitionSubstitutions"].items() if k in used}
+        return mutated
 
     def edit(path: Path, old: str, new: str) -> None:
         text = path.read_text()
@@ -893,7 +1317,7 @@ def self_test() -> int:
         text = eks.read_text()
         at = text.index("{\n", text.index("pub async fn describe_nodegroup(")) + 2
         eks.write_text(text[:at] + "        let _ = self.client.delete_nodegroup().send().await;\n" + text[at:])
-        (src / "sts.rs").write_text("use aws_sdk_sts::Client;\nfn f(c: &Client) { c.get_caller_identity(); }\n")
+        (src / "sqs.rs").write_text("use aws_sdk_sqs::Client;\nfn f(c: &Client) { c.get_queue_url(); }\n")
 
     def planner_starts_updates(src: Path) -> None:
         planner_rs = src / "lambda" / "planner.rs"
@@ -907,6 +1331,81 @@ def self_test() -> int:
 
     def no_planner(src: Path) -> None:
         (src / "bin" / "eks-fleet-planner.rs").unlink()
+
+    def accounts_without_sts(src: Path) -> None:
+        edit(src / "aws" / "accounts.rs", "Sts::new(", "Sts::from_parts(")
+
+    def planner_closure_builds(adapter: str) -> Callable[[Path], None]:
+        def change(src: Path) -> None:
+            crate = {"Ssm": "ssm", "Objects": "s3"}[adapter]
+            edit(
+                src / "bin" / "eks-fleet-planner.rs",
+                "let eks = aws_sdk_eks::Client::new(sdk);",
+                "let eks = aws_sdk_eks::Client::new(sdk);\n"
+                f"        let _drift = {adapter}::new(aws_sdk_{crate}::Client::new(sdk));",
+            )
+
+        return change
+
+    def sts_anywhere(t: dict[str, Any]) -> None:
+        policy = t["Resources"]["AssumeTargetRoles"]["Properties"]["PolicyDocument"]
+        policy["Statement"][0]["Resource"] = [{"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/*"}]
+
+    def sts_second_slot_dropped(t: dict[str, Any]) -> None:
+        del t["Resources"]["AssumeTargetRoles"]["Properties"]["PolicyDocument"]["Statement"][0]["Resource"][1]
+
+    def sts_without_condition(t: dict[str, Any]) -> None:
+        del t["Resources"]["AssumeTargetRoles"]["Condition"]
+
+    def sts_for_the_fleet(t: dict[str, Any]) -> None:
+        t["Resources"]["AssumeTargetRoles"]["Properties"]["Roles"].append({"Ref": "RollFleetStateMachineRole"})
+
+    def planner_other_accounts(t: dict[str, Any]) -> None:
+        variables = t["Resources"]["PlannerFunction"]["Properties"]["Environment"]["Variables"]
+        variables["ALLOWED_ACCOUNTS"] = "999999999999"
+
+    def output_without_state_machine(t: dict[str, Any]) -> None:
+        value = t["Outputs"]["TargetRoleTrustedArns"]["Value"]["Fn::Join"][1]
+        value.remove({"Fn::GetAtt": ["UpdateNodegroupStateMachineRole", "Arn"]})
+
+    def without_credentials(text: str) -> str:
+        start = text.index('"Credentials": {', text.index('"DescribeUpdateInTargetAccount": {'))
+        return text[:start] + text[text.index("},", start) + 2 :].lstrip()
+
+    def other_retries_there(text: str) -> str:
+        start = text.index('"DescribeUpdateInTargetAccount": {')
+        at = text.index('"MaxAttempts": 6', start)
+        return text[:at] + '"MaxAttempts": 9' + text[at + len('"MaxAttempts": 6') :]
+
+    def credentials_of_another_role(text: str) -> str:
+        return text.replace(":role/${TargetRoleName}'", ":role/${TargetRoleName}-admin'", 1)
+
+    def target_statement(t: dict[str, Any], sid: str) -> dict[str, Any]:
+        for stmt in t["Resources"]["TargetRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]:
+            if stmt.get("Sid") == sid:
+                return stmt
+        raise KeyError(sid)
+
+    def target_deletes(t: dict[str, Any]) -> None:
+        target_statement(t, "ReadAndUpdateNodegroups")["Action"].append("eks:DeleteNodegroup")
+
+    def target_without_list_clusters(t: dict[str, Any]) -> None:
+        stmts = t["Resources"]["TargetRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        stmts.remove(target_statement(t, "ListClusters"))
+
+    def trust_account_root(t: dict[str, Any]) -> None:
+        trust = t["Resources"]["TargetRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
+        trust["Principal"]["AWS"] = {"Fn::Sub": f"arn:${{AWS::Partition}}:iam::{ACCOUNT}:root"}
+
+    def target_in_every_region(t: dict[str, Any]) -> None:
+        del target_statement(t, "ReadClusters")["Condition"]
+
+    def target_clusters_of_any_account(t: dict[str, Any]) -> None:
+        sub = target_statement(t, "ReadClusters")["Resource"]["Fn::Split"][1]["Fn::Sub"][1]
+        sub["C"] = {"Fn::Sub": "arn:${AWS::Partition}:eks:*:*:cluster/"}
+
+    def target_other_bound(t: dict[str, Any]) -> None:
+        t["Parameters"]["AllowedClusters"]["AllowedPattern"] = "^.*$"
 
     def widen(t: dict[str, Any]) -> None:
         _statement(t, "ReadAndUpdateNodegroups")["Resource"] = "*"
@@ -952,6 +1451,7 @@ def self_test() -> int:
         policy["Statement"][0]["Resource"] = {"Ref": "UpdateNodegroupStateMachine"}
 
     extra = mutated_code(extra_call)  # one scan serves both cases
+    closure_ssm = mutated_code(planner_closure_builds("Ssm"))
     cases: list[tuple[str, dict[str, Any], dict[str, CodeCalls], str]] = [
         ("a new SDK call in the code", template, extra, "UpdaterFunctionRole: eks:DeleteNodegroup is called"),
         (
@@ -960,7 +1460,7 @@ def self_test() -> int:
             mutated_code(main_builds_discovery),
             "UpdaterFunctionRole: eks:ListClusters is called",
         ),
-        ("an SDK crate the code uses without Cargo.toml", template, extra, "aws_sdk_sts"),
+        ("an SDK crate the code uses without Cargo.toml", template, extra, "aws_sdk_sqs"),
         (
             "the planner calling an adapter method only the updater called",
             template,
@@ -1036,30 +1536,164 @@ def self_test() -> int:
             code,
             "ClusterUpgradeRuleRole: states:StartExecution on ['<UpdateNodegroupStateMachine>']",
         ),
+        # Other accounts: who may assume the target role, on which ARNs, and what it grants.
+        (
+            "the adapter main builds (Accounts) no longer building Sts",
+            template,
+            mutated_code(accounts_without_sts),
+            "UpdaterFunctionRole: sts:AssumeRole is granted but nothing calls it",
+        ),
+        (
+            "the planner's per-account closure building Objects (S3 in the target account)",
+            template,
+            mutated_code(planner_closure_builds("Objects")),
+            "TargetRole: s3:GetObject is called in other accounts (PlannerFunction",
+        ),
+        (
+            "sts:AssumeRole widened to role/* of any account",
+            _with(template, sts_anywhere),
+            code,
+            "UpdaterFunctionRole: sts:AssumeRole on ['arn:aws:iam::*:role/*']",
+        ),
+        (
+            "the second account's slot left out of the sts grant",
+            _with(template, sts_second_slot_dropped),
+            code,
+            "PlannerFunctionRole: sts:AssumeRole on ['arn:aws:iam::444455556666:role/eks-nodegroup-updater-target']",
+        ),
+        (
+            "the sts grant without its condition (no other account listed)",
+            _with(template, sts_without_condition),
+            code,
+            "with TargetAccountIds empty: UpdaterFunctionRole: sts:AssumeRole is granted but nothing calls it",
+        ),
+        (
+            "the planner's ALLOWED_ACCOUNTS other than TargetAccountIds",
+            _with(template, planner_other_accounts),
+            code,
+            "PlannerFunctionRole: sts:AssumeRole on ['arn:aws:iam::444455556666:role/eks-nodegroup-updater-target', "
+            "'arn:aws:iam::777788889999:role/eks-nodegroup-updater-target'], expected "
+            "['arn:aws:iam::999999999999:role/eks-nodegroup-updater-target']",
+        ),
+        (
+            "the sts grant given to the roll-fleet state machine too",
+            _with(template, sts_for_the_fleet),
+            code,
+            "RollFleetStateMachineRole: sts:AssumeRole is granted but nothing calls it",
+        ),
+        (
+            "TargetRoleTrustedArns without the update state machine's role",
+            _with(template, output_without_state_machine),
+            code,
+            "Outputs.TargetRoleTrustedArns names",
+        ),
+        (
+            "the target-account poll without its Credentials (polling this account)",
+            mutated_definition("UpdateNodegroupStateMachine", without_credentials),
+            code,
+            "UpdateNodegroupStateMachineRole: sts:AssumeRole is granted but nothing calls it",
+        ),
+        (
+            "the target-account poll retried otherwise than this account's",
+            mutated_definition("UpdateNodegroupStateMachine", other_retries_there),
+            code,
+            "DescribeUpdateInTargetAccount calls as the target role in another account, but no Task",
+        ),
+        (
+            "Credentials naming another role than TargetRoleName",
+            mutated_definition("UpdateNodegroupStateMachine", credentials_of_another_role),
+            code,
+            "<unknown Credentials",
+        ),
+        (
+            "the target role granting an EKS action nothing calls there",
+            template,
+            code,
+            "TargetRole: eks:DeleteNodegroup is granted but nothing calls it in another account",
+            _with(target, target_deletes),
+        ),
+        (
+            "the target role without ListClusters (the planner's discovery there)",
+            template,
+            code,
+            "TargetRole: eks:ListClusters is called in other accounts (PlannerFunction",
+            _with(target, target_without_list_clusters),
+        ),
+        (
+            "the target role's trust widened to the account root",
+            template,
+            code,
+            "TargetRole: trust",
+            _with(target, trust_account_root),
+        ),
+        (
+            "a target role grant in every Region",
+            template,
+            code,
+            "TargetRole: ['eks:DescribeCluster', 'eks:ListNodegroups'] on its resources without aws:RequestedRegion",
+            _with(target, target_in_every_region),
+        ),
+        (
+            "the target role's clusters in any account",
+            template,
+            code,
+            "TargetRole: eks:DescribeCluster on ['arn:aws:eks:*:*:cluster/-unused1',",
+            _with(target, target_clusters_of_any_account),
+        ),
+        (
+            "the target role's AllowedClusters bounded otherwise than template.yaml's",
+            template,
+            code,
+            "parameter AllowedClusters's AllowedPattern",
+            _with(target, target_other_bound),
+        ),
     ]
-    outcomes = [(name, check(mutated, calls), needle) for name, mutated, calls, needle in cases]
+    outcomes = [(case[0], check_all(case[1], case[2], case[4] if len(case) > 4 else target), case[3]) for case in cases]
+    # The planner's closure building Ssm changes no grant (the updater reads SSM there already):
+    # the derivation must still count its SSM reads as made in other accounts.
+    outcomes.append(
+        (
+            "the planner's per-account closure building Ssm",
+            [f"PlannerFunction calls in other accounts: {sorted(closure_ssm['PlannerFunction'].target_actions)}"],
+            "ssm:GetParameter",
+        )
+    )
     return samtemplate.mutations_reported("IAM check", failures, outcomes)
 
 
+def check_all(template: dict[str, Any], code: dict[str, CodeCalls], target: dict[str, Any]) -> list[str]:
+    """Both templates against the code, with other accounts listed (PARAMS) and with none."""
+    problems = check(template, code, PARAMS, target)
+    alone = check(template, code, PARAMS | {"TargetAccountIds": ""})
+    return problems + [f"with TargetAccountIds empty: {p}" for p in alone if p not in problems]
+
+
 def main(argv: list[str]) -> int:
-    if argv[1:] == ["--self-test"]:
-        return self_test()
-    if argv[1:]:
+    args = argv[1:]
+    src = ROOT / "src"
+    if args[:1] == ["--src"] and len(args) >= 2:  # another tree's sources (a work in progress)
+        src, args = Path(args[1]).resolve(), args[2:]
+    if args == ["--self-test"]:
+        return self_test(src)
+    if args:
         print(__doc__, file=sys.stderr)
         return 2
     template = samtemplate.load_template()
-    code = all_code_calls(template)
-    problems = check(template, code)
+    code = all_code_calls(template, src)
+    problems = check_all(template, code, samtemplate.load_template(samtemplate.TARGET_ROLE_TEMPLATE))
     if problems:
         print("IAM check failed:\n  " + "\n  ".join(problems), file=sys.stderr)
         return 1
     for logical_id, calls in code.items():
-        print(f"IAM check: {logical_id} calls {', '.join(sorted(calls.actions))} (from src/)")
+        there = ", ".join(sorted(calls.target_actions)) or "nothing"
+        print(f"IAM check: {logical_id} calls {', '.join(sorted(calls.actions))}; in other accounts: {there}")
     print(
         "IAM check: every role grants exactly what its principal calls (functions: from src/, plus their "
         "failure destinations; state machines: from their definitions; schedules and rules: their targets); "
         "no wildcard action; EKS only on the allowed clusters' ARNs; SSM only on the parameters the code "
-        "reads; S3 only on the fleet's objects"
+        "reads; S3 only on the fleet's objects; sts:AssumeRole only on TargetRoleName in each of "
+        "TargetAccountIds, by the roles that assume it, none without other accounts; target-account-role.yaml "
+        "trusts exactly TrustedRoleArns and grants exactly the calls made in other accounts, in its Regions"
     )
     return 0
 
