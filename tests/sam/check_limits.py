@@ -26,6 +26,12 @@ from template.yaml and the rendered definitions, none of it listed here:
   retries once (each failed attempt: scheduled, started, failed = 3), a parameter's MaxAttempts at
   its MaxValue.
 
+An execution may have several polling loops (update-nodegroup: one for an update in this account,
+one for an update in another, chosen once before the first poll, so that no poll pays for that
+choice): each is counted on its own, the other loops' states once in its rest. Every poll of any
+of them waits P, so T bounds their polls together, and the loop with the most events a poll is
+the worst case.
+
 A poll whose task fails and is retried adds 3 events per attempt without waiting P (full jitter
 can make a retry immediate), which time does not bound: the worst case must stay under BUDGET,
 20% below the limit, so that a retry round in about one poll in five still fits. Any other loop in
