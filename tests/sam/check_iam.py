@@ -1244,6 +1244,13 @@ def self_test(src: Path = ROOT / "src") -> int:
     """Each mutation of the code or the templates must be reported; the unmutated ones must pass."""
     import tempfile
 
+    with tempfile.TemporaryDirectory() as definitions:
+        return _self_test(src, Path(definitions))
+
+
+def _self_test(src: Path, definitions: Path) -> int:
+    import tempfile
+
     template, target = samtemplate.load_template(), samtemplate.load_template(samtemplate.TARGET_ROLE_TEMPLATE)
     code = all_code_calls(template, src)
     baseline = check_all(template, code, target)
@@ -1284,10 +1291,10 @@ def self_test(src: Path = ROOT / "src") -> int:
             return all_code_calls(template, copy_of)
 
     def mutated_definition(logical_id: str, change: Callable[[str], str]) -> dict[str, Any]:
-        """The template with one state machine's definition file changed (kept for the run), and
-        without the substitutions the changed file no longer uses."""
+        """The template with one state machine's definition file changed (in `definitions`, kept
+        for the run), and without the substitutions the changed file no longer uses."""
         sm = samtemplate.state_machines(template)[logical_id]
-        path = Path(tempfile.mkdtemp()) / sm.definition_path.name
+        path = Path(tempfile.mkdtemp(dir=definitions)) / sm.definition_path.name
         path.write_text(change(sm.definition_text))
         mutated = copy.deepcopy(template)
         props = mutated["Resources"][logical_id]["Properties"]
