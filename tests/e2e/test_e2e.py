@@ -66,7 +66,13 @@ def subject_of(payload: Any) -> tuple[str, str] | None:
 
 def check_output(payload: Any, body: dict[str, Any]) -> None:
     assert isinstance(payload, dict), f"a success for a payload that is not an object: {body}"
-    assert set(body) == {"clusterName", "nodegroupName", "outcome", "target", "update", "request"}, body
+    assert set(body) == {"accountId", "clusterName", "nodegroupName", "outcome", "target", "update", "request"}, body
+    # The request's account, else the function's own, read from the invoked function's ARN.
+    # `cargo lambda watch` hands out the ARN "function-arn", which names no account: there the
+    # function's own is unknown and the field is null (test_accounts.py runs an emulator whose
+    # ARN names one, as Lambda's always does).
+    request = suite.request_of(payload)
+    assert body["accountId"] == request.get("accountId"), body
     assert body["outcome"] in OUTCOMES, body
     assert (body["clusterName"], body["nodegroupName"]) == subject_of(payload), body
     target = body["target"]

@@ -53,6 +53,8 @@ SUBSTITUTIONS = {
         "UpdateTimeoutSeconds": 300,
         "UpdateInProgressRetryIntervalSeconds": 1,
         "UpdateInProgressMaxAttempts": 4,
+        "AccountId": tk.DEFAULT_ACCOUNT_ID,
+        "TargetRoleName": tk.TARGET_ROLE_NAME,
     },
     "RollFleetStateMachine": {
         "Partition": "aws",
