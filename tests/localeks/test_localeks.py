@@ -1119,6 +1119,45 @@ def test_calls_are_counted_by_operation_and_by_the_cluster_they_name(url: str, e
     assert admin(url, "DELETE", "/_localeks/calls") == {"total": {}, "byCluster": {}, "byAccount": {}, "assumeRole": {}}
 
 
+def test_calls_of_a_service_signing_under_another_name_are_named_from_the_request(url: str) -> None:
+    # Step Functions signs as `states` (its botocore model is `stepfunctions`), CloudWatch as
+    # `monitoring`, Elastic Load Balancing as `elasticloadbalancing` (`elbv2`): moto's router
+    # finds no model under those names, so the operation comes from the request itself, the
+    # JSON protocol's X-Amz-Target (`AWSStepFunctions.StartExecution`) or the query protocol's
+    # Action field, and is counted under the signing name, as IAM names the action.
+    admin(url, "DELETE", "/_localeks/calls")
+    sfn = client(url, "stepfunctions")
+    definition = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
+    machine = sfn.create_state_machine(
+        name=f"counted-{uuid.uuid4().hex[:12]}",  # moto's state machines outlive a reset
+        definition=definition,
+        roleArn="arn:aws:iam::123456789012:role/counted",
+    )["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=machine)["executionArn"]
+    sfn.describe_execution(executionArn=execution)
+    client(url, "cloudwatch").list_metrics()
+    client(url, "elbv2").describe_load_balancers()
+    calls = admin(url, "GET", "/_localeks/calls")
+    assert calls["total"] == {
+        "states:CreateStateMachine": 1,
+        "states:StartExecution": 1,
+        "states:DescribeExecution": 1,
+        "monitoring:ListMetrics": 1,
+        "elasticloadbalancing:DescribeLoadBalancers": 1,
+    }
+    assert calls["byAccount"] == {"123456789012": {"total": calls["total"], "byCluster": {}}}
+
+    # Named so, a fault rule can name a Step Functions operation too.
+    admin(url, "POST", "/_localeks/faults", {"service": "states", "operation": "StartExecution", "kind": "throttle"})
+    with pytest.raises(ClientError) as throttled:
+        sfn.start_execution(stateMachineArn=machine)
+    assert error_of(throttled)[:2] == ("ThrottlingException", 429)
+    sfn.list_executions(stateMachineArn=machine)
+    calls = admin(url, "GET", "/_localeks/calls")["total"]
+    assert calls["states:StartExecution"] == 2 and calls["states:ListExecutions"] == 1, calls
+    assert not [k for k in calls if k.endswith(":?")], calls
+
+
 def test_a_query_protocol_request_reaches_moto_with_its_body(url: str) -> None:
     # The operation of a query-protocol call (SNS) is in its form body: the router that names
     # it must not take the body from moto, or the call waits until the client gives up.

@@ -14,7 +14,11 @@ Requests are taken in this order:
 Operations are named the way the AWS API names them by matching the request
 against the botocore model of the service it was signed for, with moto's
 router, so the EKS routes answered here are recognised exactly as an SDK builds them
-and fault rules can name any operation of any service moto serves.
+and fault rules can name any operation of any service moto serves. A service that
+signs under another name than its model's (Step Functions as `states`, CloudWatch as
+`monitoring`) is named from what the request says itself: the JSON protocol's
+`X-Amz-Target`, Smithy RPC v2's path or the query protocol's `Action`
+(operation_named_in).
 """
 
 from __future__ import annotations
@@ -121,7 +125,39 @@ def match_operation(environ: dict[str, Any], service: str | None) -> tuple[str |
         operation, uri_params = router.match(MotoRequest({**environ, "wsgi.input": io.BytesIO(body)}))
         return operation.name, dict(uri_params)
     except Exception:  # unknown service, no matching route, odd request
-        return None, {}
+        return operation_named_in(environ, body), {}
+
+
+# An operation name as the AWS APIs spell them (StartExecution, GetMetricData, ...).
+_OPERATION_RE = re.compile(r"[A-Za-z][A-Za-z0-9]{0,127}")
+# Smithy RPC v2 (CBOR): POST /service/{ServiceName}/operation/{OperationName}.
+_RPC_V2_PATH_RE = re.compile(r"/service/[^/]+/operation/(?P<operation>[^/]+)")
+
+
+def operation_named_in(environ: dict[str, Any], body: bytes) -> str | None:
+    """The operation a request names itself, when moto's router cannot name it: the router looks
+    for a botocore model under the signing name, and some services sign under another name than
+    their model's (Step Functions signs as `states`, its model is `stepfunctions`; CloudWatch
+    signs as `monitoring`). Every RPC protocol carries the operation in the request:
+
+    - JSON: the `X-Amz-Target` header, `<TargetPrefix>.<Operation>` (`AWSStepFunctions.StartExecution`,
+      `AmazonSQS.SendMessage`): what follows the last '.';
+    - Smithy RPC v2: the path, `/service/<Service>/operation/<Operation>`;
+    - query (and EC2): the `Action` field, in the form body or the query string.
+
+    None when it names none (a REST call of such a service stays unnamed: `service:?`).
+    """
+    candidates: list[str] = []
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if target:
+        candidates.append(target.rsplit(".", 1)[-1])
+    rpc_v2 = _RPC_V2_PATH_RE.fullmatch(environ.get("PATH_INFO", ""))
+    if rpc_v2:
+        candidates.append(rpc_v2.group("operation"))
+    candidates += parse_qs(environ.get("QUERY_STRING", "")).get("Action", [])
+    if "x-www-form-urlencoded" in environ.get("CONTENT_TYPE", ""):
+        candidates += parse_qs(body.decode(errors="replace")).get("Action", [])
+    return next((c for c in candidates if _OPERATION_RE.fullmatch(c)), None)
 
 
 def json_response(
