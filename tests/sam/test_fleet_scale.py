@@ -10,11 +10,14 @@ and held under Step Functions' hard limits; the largest of each is printed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
 import urllib.request
 from collections import Counter
+from collections.abc import Iterator
+from typing import Any
 
 import conftest
 import pytest
@@ -42,6 +45,24 @@ def _stats(url: str, method: str = "GET") -> dict:
     request = urllib.request.Request(f"{url}/_sfnlocal/stats", method=method)
     with urllib.request.urlopen(request, timeout=120) as resp:
         return json.loads(resp.read() or b"{}")
+
+
+@contextlib.contextmanager
+def _requests_sent(client: Any) -> Iterator[Counter[str]]:
+    """The requests `client` sends while inside, by `service:Operation` as localeks counts them
+    (the signing name, the operation), each attempt once: what this test itself adds to
+    `/_localeks/calls`, which counts every caller (the test, the executor, the functions)."""
+    sent: Counter[str] = Counter()
+    service = client.meta.service_model.signing_name
+
+    def count(event_name: str, **_: Any) -> None:
+        sent[f"{service}:{event_name.rsplit('.', 1)[-1]}"] += 1  # before-send.<service id>.<Operation>
+
+    client.meta.events.register("before-send", count)
+    try:
+        yield sent
+    finally:
+        client.meta.events.unregister("before-send", count)
 
 
 def _when(event: dict) -> float:
@@ -95,16 +116,23 @@ def test_a_fleet_of_many_clusters_rolls_to_the_end_within_step_functions_limits(
     selectors = [{"clusters": ["fl-scale-*"]}]
     stack.eks.config(latencyMs=LATENCY_MS)
 
-    # Planning alone (a dry run): what it reads, once each, and how long it takes.
+    # Planning alone (a dry run): what it reads, once each, and how long it takes. The calls are
+    # the roll's own: every call localeks served (the executor's, the planner's, the test's) but
+    # the test's own Step Functions requests (its StartExecution, its DescribeExecution polls).
     stack.eks.clear_calls()
-    dry = stack.run("RollFleetStateMachine", {"selectors": selectors, "dryRun": True}, timeout=600 + total)
+    with _requests_sent(stack.sfn) as own:
+        dry = stack.run("RollFleetStateMachine", {"selectors": selectors, "dryRun": True}, timeout=600 + total)
+    served = Counter(stack.eks.calls()["total"])
     assert dry.status == "SUCCEEDED", dry.explain()
     assert dry.output["counts"]["wouldUpdate"] == len(behind)
-    reads = stack.eks.calls()["total"]
+    # localeks names the test's StartExecution as the test sent it: it would name the roll's so too.
+    assert served["states:StartExecution"] >= own["states:StartExecution"] == 1, (served, own)
+    reads = dict(served - own)
     assert reads.get("eks:DescribeCluster") == CLUSTERS, reads  # once per cluster
     assert reads.get("ssm:GetParameter") == 1, reads  # each SSM parameter once per roll
     assert reads.get("eks:DescribeNodegroup") == total, reads
     assert reads.get("eks:ListClusters", 0) >= 1 and reads.get("eks:ListNodegroups", 0) >= CLUSTERS, reads
+    # A dry run changes nothing: no update, and no nested update execution started.
     assert "eks:UpdateNodegroupVersion" not in reads and "states:StartExecution" not in reads, reads
     planning = _planning_time(dry)
     eks_reads = sum(n for k, n in reads.items() if k.startswith("eks:"))
@@ -117,12 +145,14 @@ def test_a_fleet_of_many_clusters_rolls_to_the_end_within_step_functions_limits(
     log_start = planner_log.stat().st_size
 
     started = time.monotonic()
-    ex = stack.run(
-        "RollFleetStateMachine",
-        {"selectors": selectors, "maxConcurrency": MAX_CONCURRENCY, "toleratedFailurePercentage": 0},
-        timeout=600 + 2 * CLUSTERS * NODEGROUPS,
-    )
+    with _requests_sent(stack.sfn) as own:
+        ex = stack.run(
+            "RollFleetStateMachine",
+            {"selectors": selectors, "maxConcurrency": MAX_CONCURRENCY, "toleratedFailurePercentage": 0},
+            timeout=600 + 2 * CLUSTERS * NODEGROUPS,
+        )
     elapsed = time.monotonic() - started
+    rolled = Counter(stack.eks.calls()["total"]) - own
     with planner_log.open("rb") as log:
         log.seek(log_start)
         done = [
@@ -176,6 +206,10 @@ def test_a_fleet_of_many_clusters_rolls_to_the_end_within_step_functions_limits(
     assert len(mine) == len(behind)
     started_by_roll = [e for page in pages for e in page["executions"] if e["executionArn"] in mine]
     assert len(started_by_roll) == len(behind)
+    # Counted as the dry run's calls are, the roll's own nested starts are seen: so is the
+    # dry run's absence of them.
+    assert rolled["states:StartExecution"] == len(behind), rolled
+    assert rolled["eks:UpdateNodegroupVersion"] == len(behind), rolled
 
     stats = _stats(stack.eks.url)
     measured = {
