@@ -37,6 +37,7 @@ pub struct Accounts<C> {
     base: SdkConfig,
     build: Box<Build<C>>,
     sts: OnceLock<Sts>,
+    session_policy: Option<&'static str>,
     others: Mutex<HashMap<TargetRole, Arc<Other<C>>>>,
 }
 
@@ -48,8 +49,17 @@ impl<C: Clone> Accounts<C> {
             base,
             build: Box::new(build),
             sts: OnceLock::new(),
+            session_policy: None,
             others: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Another account's credentials allow only what `policy` (an IAM policy document)
+    /// allows too: the target role serves several principals, each of which needs less.
+    #[must_use]
+    pub fn with_session_policy(mut self, policy: &'static str) -> Self {
+        self.session_policy = Some(policy);
+        self
     }
 
     /// The STS adapter to assume roles with, instead of one built from the base
@@ -81,7 +91,10 @@ impl<C: Clone> Accounts<C> {
         // credentials the first one got.
         let _assuming = other.assuming.lock().await;
         if !other.held.fresh(SystemTime::now()) {
-            let credentials = self.sts().assume_role(role, about, deadline).await?;
+            let credentials = self
+                .sts()
+                .assume_role(role, self.session_policy, about, deadline)
+                .await?;
             tracing::info!(
                 account = %role.account,
                 role = %role.arn,

@@ -50,10 +50,12 @@ impl Sts {
     }
 
     /// Temporary credentials of `role` (one hour, STS's default), for the calls `about`
-    /// needs in the role's account.
+    /// needs in the role's account; with `session_policy`, only what both the role and that
+    /// policy allow.
     pub async fn assume_role(
         &self,
         role: &TargetRole,
+        session_policy: Option<&str>,
         about: &About,
         deadline: &Deadline,
     ) -> Result<Credentials, Error> {
@@ -64,6 +66,7 @@ impl Sts {
                 .assume_role()
                 .role_arn(&role.arn)
                 .role_session_name(SESSION_NAME)
+                .set_policy(session_policy.map(str::to_owned))
                 .customize()
                 .config_override(ConfigOverride::default().timeout_config(limits))
                 .send()

@@ -2,7 +2,7 @@
 //! then the runtime loop. Each invocation is one step of the fleet state machine.
 
 use aws_config::SdkConfig;
-use eks_nodegroup_updater::lambda::logging;
+use eks_nodegroup_updater::lambda::{logging, planner};
 use eks_nodegroup_updater::{
     Accounts, Discovery, Eks, FleetClients, FleetConfig, FleetPlanner, Objects, Ssm, aws,
 };
@@ -25,7 +25,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             eks: Eks::new(eks.clone()),
             discovery: Discovery::new(eks),
         }
-    });
+    })
+    .with_session_policy(planner::SESSION_POLICY);
     let planner = FleetPlanner::new(accounts, ssm, objects, config);
 
     let planner = &planner;

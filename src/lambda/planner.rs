@@ -37,6 +37,11 @@ pub enum ClusterSeen {
     Observed(Vec<(Assigned, Observation)>),
 }
 
+/// What the planner may do in another account: the target role serves the updater too, but
+/// the planner only reads (`AssumeRole`'s session policy: the credentials allow what both
+/// the role and this allow). Its calls there are exactly these ([`FleetClients`]).
+pub const SESSION_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"PlannerReadsOnly","Effect":"Allow","Action":["eks:ListClusters","eks:DescribeCluster","eks:ListNodegroups","eks:DescribeNodegroup","eks:ListUpdates","eks:DescribeUpdate"],"Resource":"*"}]}"#;
+
 /// The adapters the planner reads EKS with, in one account.
 #[derive(Clone, Debug)]
 pub struct FleetClients {
@@ -281,4 +286,38 @@ fn candidates(
         }
     }
     names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The session policy is a policy document allowing the planner's EKS reads and
+    /// nothing else: no update call, no other service.
+    #[test]
+    fn the_session_policy_allows_the_planners_reads_only() {
+        let policy: serde_json::Value = serde_json::from_str(SESSION_POLICY).unwrap();
+        assert_eq!(policy["Version"], "2012-10-17");
+        let statements = policy["Statement"].as_array().unwrap();
+        assert_eq!(statements.len(), 1);
+        assert_eq!(statements[0]["Effect"], "Allow");
+        let mut actions: Vec<&str> = statements[0]["Action"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        actions.sort_unstable();
+        assert_eq!(
+            actions,
+            [
+                "eks:DescribeCluster",
+                "eks:DescribeNodegroup",
+                "eks:DescribeUpdate",
+                "eks:ListClusters",
+                "eks:ListNodegroups",
+                "eks:ListUpdates",
+            ]
+        );
+    }
 }

@@ -128,6 +128,7 @@ async fn another_account_is_served_through_its_role_assumed_once() {
         .match_requests(|r| {
             r.role_arn() == Some(OTHER_ROLE)
                 && r.role_session_name() == Some("eks-nodegroup-updater")
+                && r.policy().is_none()
         })
         .then_output(|| {
             AssumeRoleOutput::builder()

@@ -20,6 +20,7 @@ use eks_nodegroup_updater::core::fleet::assign::ClusterRef;
 use eks_nodegroup_updater::core::fleet::input::FleetInput;
 use eks_nodegroup_updater::core::fleet::planning::Observation;
 use eks_nodegroup_updater::core::request::{AccountId, ClusterName};
+use eks_nodegroup_updater::lambda::planner::SESSION_POLICY;
 use eks_nodegroup_updater::{
     Accounts, Allowlist, CallLimits, ClusterSeen, Deadline, Discovery, Eks, ErrorKind,
     FleetClients, Planner, Sts,
@@ -109,7 +110,8 @@ fn planner_in_accounts(
         Accounts::new(SdkConfig::builder().build(), move |_: &SdkConfig| {
             clients.clone()
         })
-        .with_sts(Sts::new(sts)),
+        .with_sts(Sts::new(sts))
+        .with_session_policy(SESSION_POLICY),
         allowlist,
         accounts,
     )
@@ -273,6 +275,7 @@ fn assumed_once() -> Rule {
     mock!(aws_sdk_sts::Client::assume_role)
         .match_requests(|r| {
             r.role_arn() == Some("arn:aws:iam::222222222222:role/eks-nodegroup-updater-target")
+                && r.policy() == Some(SESSION_POLICY)
         })
         .then_output(|| {
             AssumeRoleOutput::builder()
@@ -336,7 +339,11 @@ async fn each_account_a_selector_names_is_listed_through_its_own_clients() {
         2,
         "own and 222222222222; never 333333333333"
     );
-    assert_eq!(sts.num_calls(), 1);
+    assert_eq!(
+        sts.num_calls(),
+        1,
+        "assumed once, with the planner's session policy"
+    );
 
     // Its explicit target in the refused account is refused without a call.
     let seen = planner
