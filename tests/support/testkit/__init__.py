@@ -12,6 +12,9 @@ the end-to-end tier (tests/e2e), the state machine tier (tests/sam) and the benc
 - ``runtime_api``  the Lambda Runtime API emulator: real deadlines and precise timestamps,
                    ``RuntimeApi`` (asyncio) and ``ThreadedRuntimeApi`` (synchronous);
 - ``function``     a release bootstrap behind `cargo lambda watch` (``lambda_function()``);
+- ``runtime_proxy`` ``invoked_arn_proxy()``: between a function and `cargo lambda watch`, hands
+                   invocations out with the function's real ARN (cargo lambda's names no
+                   account, so the function could not tell its own);
 - ``httpclient``, ``http1``  one HTTP request; the request-head parser of the servers here.
 
 Nothing here imports pytest. pytest finds the package through ``pythonpath`` in
@@ -62,9 +65,11 @@ from .processes import (
     venv_python,
 )
 from .runtime_api import Result, RuntimeApi, ThreadedRuntimeApi
+from .runtime_proxy import ArnProxy, invoked_arn_proxy
 
 __all__ = [
     "AWS_ENV",
+    "ArnProxy",
     "BOOTSTRAP",
     "DEFAULT_ACCOUNT_ID",
     "EVENTS_DIR",
@@ -93,6 +98,7 @@ __all__ = [
     "function_process",
     "http",
     "install_sigterm_handler",
+    "invoked_arn_proxy",
     "is_summary",
     "lambda_function",
     "live",
