@@ -20,7 +20,8 @@ by hand:
   invocation's failure destination). The adapters built in the closure `main` gives the adapter
   that assumes roles (`Accounts::new(config, |sdk| ...)`, the per-account factory) are also built
   for each other account, signing as the target role there: their calls are the binary's calls
-  *in other accounts*;
+  *in other accounts*; a session policy `main` gives it (`.with_session_policy(NAME)`, a `const
+  NAME: &str` in src/) must allow exactly those calls;
 - each state machine: the integrations its definition uses (`lambda:invoke`,
   `aws-sdk:eks:describeUpdate`, `states:startExecution.sync:2`, `sns:publish`, a distributed Map
   with its ItemReader and ResultWriter), mapped to the IAM actions AWS documents for them, on the
@@ -610,7 +611,43 @@ def code_calls(
             f"Cargo.toml depends on aws-sdk-{crate} but no `.client.<operation>()` call of it was "
             "found in src/: calls this check cannot see would go unchecked"
         )
+    out.problems += session_policy_problems(main_code, sources, out.target_actions, binary)
     return out
+
+
+# `.with_session_policy(planner::SESSION_POLICY)`: the policy AssumeRole's credentials carry.
+SESSION_POLICY_USE = re.compile(r"\.with_session_policy\(\s*(?:[\w:]*::)?(\w+)\s*\)")
+
+
+def session_policy_problems(main_code: str, sources: dict[Path, str], there: set[str], binary: str) -> list[str]:
+    """A session policy main gives the role-assuming adapter must allow exactly the calls the
+    binary makes in other accounts: less would fail at run time, more would undo its point (the
+    target role serves several principals, each narrowed to its own calls)."""
+    problems = []
+    for name in SESSION_POLICY_USE.findall(main_code):
+        definition = re.compile(rf'\bconst {name}: &str = r#"(.*?)"#;', re.S)
+        texts = [m.group(1) for text in sources.values() for m in definition.finditer(text)]
+        if len(texts) != 1:
+            problems.append(f"src/{binary}: session policy {name}: {len(texts)} definitions found, expected one")
+            continue
+        try:
+            document = json.loads(texts[0])
+        except json.JSONDecodeError as e:
+            problems.append(f"src/{binary}: session policy {name} is not JSON: {e}")
+            continue
+        allowed: set[str] = set()
+        for statement in document.get("Statement", []):
+            actions = statement.get("Action", [])
+            actions = [actions] if isinstance(actions, str) else actions
+            if statement.get("Effect") != "Allow" or statement.get("Resource") != "*" or "NotAction" in statement:
+                problems.append(f"src/{binary}: session policy {name}: only Allow statements on Resource * are read")
+            allowed |= set(actions)
+        if allowed != there:
+            problems.append(
+                f"src/{binary}: session policy {name} allows {sorted(allowed)}, but the binary calls "
+                f"{sorted(there)} in other accounts"
+            )
+    return problems
 
 
 def functions_of(template: dict[str, Any]) -> dict[str, str]:
@@ -1339,6 +1376,9 @@ def _self_test(src: Path, definitions: Path) -> int:
     def no_planner(src: Path) -> None:
         (src / "bin" / "eks-fleet-planner.rs").unlink()
 
+    def planner_session_policy_widened(src: Path) -> None:
+        edit(src / "lambda" / "planner.rs", '"eks:ListClusters",', '"eks:ListClusters","eks:UpdateNodegroupVersion",')
+
     def accounts_without_sts(src: Path) -> None:
         edit(src / "aws" / "accounts.rs", "Sts::new(", "Sts::from_parts(")
 
@@ -1549,6 +1589,12 @@ def _self_test(src: Path, definitions: Path) -> int:
             template,
             mutated_code(accounts_without_sts),
             "UpdaterFunctionRole: sts:AssumeRole is granted but nothing calls it",
+        ),
+        (
+            "the planner's session policy allowing an update call",
+            template,
+            mutated_code(planner_session_policy_widened),
+            "PlannerFunction: src/bin/eks-fleet-planner.rs: session policy SESSION_POLICY allows",
         ),
         (
             "the planner's per-account closure building Objects (S3 in the target account)",
