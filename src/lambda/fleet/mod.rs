@@ -182,7 +182,9 @@ struct AccountFailureEntry {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ClusterEntry {
     fleet: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Always written (null where the planner cannot tell its own account): the observe
+    /// Map's `ItemSelector` names it, and a path to nothing would fail the Map.
+    #[serde(default)]
     account: Option<String>,
     cluster: String,
     index: usize,
@@ -900,6 +902,41 @@ mod tests {
         assert_eq!(config.max_concurrency, 1);
         assert_eq!(config.tolerated_failure_percentage, 0.0);
         assert!(matches!(config.allowlist, Allowlist::Any));
+    }
+
+    /// The observe Map hands each child what `clusters.json` holds of its cluster: every
+    /// field of an entry, its account included, named by the definition's `ItemSelector`.
+    #[test]
+    fn the_observe_map_hands_the_planner_every_field_of_a_cluster_entry() {
+        let definition = include_str!("../../../statemachine/roll-fleet.asl.json");
+        let start = definition.find("\"ObserveClusters\"").unwrap();
+        let end = start + definition[start..].find("\"ItemProcessor\"").unwrap();
+        let prefix = "$$.Map.Item.Value.";
+        let mut selected: Vec<&str> = definition[start..end]
+            .match_indices(prefix)
+            .map(|(i, _)| {
+                let rest = &definition[start + i + prefix.len()..];
+                &rest[..rest.find('"').unwrap()]
+            })
+            .collect();
+        selected.sort_unstable();
+        let entry = ClusterEntry {
+            fleet: "roll-1".into(),
+            account: None,
+            cluster: "prod".into(),
+            index: 0,
+        };
+        let written = serde_json::to_value(&entry).unwrap();
+        let mut fields: Vec<&str> = written
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        fields.sort_unstable();
+        assert_eq!(selected, fields);
+        let item: ClusterItem = serde_json::from_value(written).unwrap();
+        assert_eq!(item.account, None);
     }
 
     #[test]
