@@ -264,7 +264,7 @@ async fn with_running_update(
 }
 
 /// The input's explicit targets in `cluster`, as the roll assigns them.
-pub fn explicit_targets(input: &FleetInput, cluster: &ClusterRef) -> Vec<Assigned> {
+fn explicit_targets(input: &FleetInput, cluster: &ClusterRef) -> Vec<Assigned> {
     assign(input, Some(cluster), Vec::new())
 }
 
