@@ -3,6 +3,16 @@ each behind its own Runtime API emulator, the local EKS endpoint with moto's Ste
 executor (sfnlocal.py), and the template's state machines created there from the very files and
 substitutions template.yaml deploys, with the fleet's bucket and notification topic.
 
+Each function polls its emulator (`cargo lambda watch`) through testkit's invoked-ARN proxy
+(testkit/runtime_proxy.py), which hands each invocation out with the function's own ARN
+(FUNCTION_ARN, PLANNER_ARN: account ACCOUNT), as Lambda does: cargo lambda's ARN names no account,
+and the functions learn their own account from that ARN. So here they behave as on Lambda:
+`accountId` is ACCOUNT in every output and record of this account, and another account is
+served through its target role (ALLOWED_ACCOUNTS below, as template.yaml's TargetAccountIds sets
+it; localeks serves every account, sfnlocal honours a Task's `Credentials`). Each test that acts
+in another account has accounts of its own (TARGET_ACCOUNTS), so what localeks counts there, and
+what a warm function holds for it, is that test's only.
+
 Processes are started with testkit (tests/support/testkit: own process groups, always stopped),
 the harness the end-to-end tier and the benchmark use too.
 """
@@ -15,7 +25,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -65,14 +75,42 @@ SUBSTITUTIONS = {
         "NotificationTopicArn": NOTIFICATION_TOPIC_ARN,
     },
 }
+# Other accounts (issue #13). The template's TargetAccountIds: each account a test of its own
+# acts in, so its per-account call counts (and what a warm function holds) are that test's only.
+# Each has the target role (TARGET_ROLE_NAME) as the test seeds it (testkit's seed_account).
+UPDATE_ACCOUNT = "111122223333"  # test_statemachines: an update there; its role trusts ACCOUNT
+UNTRUSTING_ACCOUNT = "222233334444"  # test_statemachines: its role trusts another account only
+REVOKED_ACCOUNT = "333344445555"  # test_statemachines: its role stops trusting ACCOUNT mid-way
+FLEET_ACCOUNT = "444455556666"  # test_fleet: one roll over ACCOUNT and this one
+FLEET_UNTRUSTING_ACCOUNT = "555566667777"  # test_fleet: its role trusts another account only
+WARM_ACCOUNTS = ("666677778888", "777788889999")  # test_fleet: the planner's AssumeRole, counted
+TARGET_ACCOUNTS = (
+    UPDATE_ACCOUNT,
+    UNTRUSTING_ACCOUNT,
+    REVOKED_ACCOUNT,
+    FLEET_ACCOUNT,
+    FLEET_UNTRUSTING_ACCOUNT,
+    *WARM_ACCOUNTS,
+)
+NOT_ALLOWED_ACCOUNT = "888899990000"  # in no TargetAccountIds, though a role there trusts ACCOUNT
+STRANGER_ACCOUNT = "999900001111"  # the one account the untrusting roles trust; nothing runs there
+# Both functions' ALLOWED_ACCOUNTS and TARGET_ROLE_NAME, as template.yaml sets them from
+# TargetAccountIds and TargetRoleName (the same role name the update state machine polls as).
+ACCOUNTS_ENV = {
+    "ALLOWED_ACCOUNTS": ",".join(TARGET_ACCOUNTS),
+    "TARGET_ROLE_NAME": SUBSTITUTIONS["UpdateNodegroupStateMachine"]["TargetRoleName"],
+}
+# The updater's environment (UpdaterFunction's Variables), but ALLOWED_CLUSTERS unset (any cluster).
+UPDATER_ENV = dict(ACCOUNTS_ENV)
 # The planner's environment, as template.yaml sets it (PlannerFunction's Variables), with the
-# test values above. The updater keeps ALLOWED_CLUSTERS unset (any cluster).
+# test values above.
 PLANNER_ENV = {
     "FLEET_BUCKET": FLEET_BUCKET,
     "ALLOWED_CLUSTERS": "sam-*,fl-*,prod-*,staging-*",
     "UPDATE_TIMEOUT_SECONDS": str(SUBSTITUTIONS["UpdateNodegroupStateMachine"]["UpdateTimeoutSeconds"]),
     "FLEET_MAX_CONCURRENCY": "1",
     "FLEET_TOLERATED_FAILURE_PERCENTAGE": "0",
+    **ACCOUNTS_ENV,
 }
 NAMES = {"UpdateNodegroupStateMachine": UPDATE_SM_NAME, "RollFleetStateMachine": FLEET_SM_NAME}
 
@@ -124,6 +162,8 @@ class Stack:
     state_machine_arns: dict[str, str]
     processes: list[tk.Process]
     notification_queue_url: str = ""
+    # Each function's Runtime API proxy (the invoked ARN it hands out).
+    runtimes: dict[str, tk.ArnProxy] = field(default_factory=dict)
 
     def client(self, service: str) -> Any:
         """A boto3 client of the local endpoint (S3, SNS, SQS, ... are moto's)."""
@@ -164,6 +204,9 @@ class Stack:
             for proc in self.processes:
                 if not proc.alive():
                     raise tk.HarnessError(f"{proc.name} died during {arn}:\n{proc.tail()}")
+            for name, runtime in self.runtimes.items():
+                if not runtime.alive():
+                    raise tk.HarnessError(f"the Runtime API proxy of {name} stopped during {arn}: {runtime.errors}")
             if time.monotonic() > deadline:
                 raise tk.HarnessError(f"{arn} still RUNNING after {timeout} s:\n{self.history_text(arn)}")
             time.sleep(0.2)
@@ -220,15 +263,19 @@ def stack(workdir: Path) -> Iterator[Stack]:
     assert set(machines) == set(SUBSTITUTIONS), f"template state machines: {sorted(machines)}"
     with contextlib.ExitStack() as started:
         # Each function behind an emulator of its own: the Invoke API of `cargo lambda watch`
-        # serves one function.
+        # serves one function. Each polls it through a proxy that names the function's own ARN.
         emulator = started.enter_context(tk.runtime_emulator(workdir, name="emulator"))
         planner_emulator = started.enter_context(tk.runtime_emulator(workdir, name="planner-emulator"))
         functions = {FUNCTION_ARN: emulator.invoke_url, PLANNER_ARN: planner_emulator.invoke_url}
         endpoint = started.enter_context(sfn_local(workdir, functions))
-        fn = started.enter_context(tk.function_process(emulator, endpoint.url, workdir, name="function"))
+        fn_runtime = started.enter_context(tk.invoked_arn_proxy(emulator, FUNCTION_ARN))
+        planner_runtime = started.enter_context(tk.invoked_arn_proxy(planner_emulator, PLANNER_ARN))
+        fn = started.enter_context(
+            tk.function_process(fn_runtime, endpoint.url, workdir, name="function", extra_env=UPDATER_ENV)
+        )
         planner = started.enter_context(
             tk.function_process(
-                planner_emulator,
+                planner_runtime,
                 endpoint.url,
                 workdir,
                 name="planner",
@@ -260,6 +307,7 @@ def stack(workdir: Path) -> Iterator[Stack]:
             state_machine_arns=arns,
             processes=processes,
             notification_queue_url=queue_url,
+            runtimes={"function": fn_runtime, "planner": planner_runtime},
         )
 
 

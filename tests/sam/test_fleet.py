@@ -117,10 +117,10 @@ def test_selectors_discover_with_globs_exclusions_and_tags(stack):
     assert ex.status == "SUCCEEDED", ex.explain()
     fleet = ex.arn.split(":")[-1]
     rows = report(stack, fleet)
-    assert [(r["clusterName"], r["nodegroupName"]) for r in rows] == [
-        ("fl-prod-a", "web"),
-        ("fl-prod-b", "api"),
-        ("fl-prod-b", "web"),
+    assert [(r["accountId"], r["clusterName"], r["nodegroupName"]) for r in rows] == [
+        (conftest.ACCOUNT, "fl-prod-a", "web"),
+        (conftest.ACCOUNT, "fl-prod-b", "api"),
+        (conftest.ACCOUNT, "fl-prod-b", "web"),
     ]
     found = by_name(rows)
     assert found["fl-prod-a", "web"]["status"] == "SUCCEEDED"
@@ -219,8 +219,10 @@ def test_a_failed_canary_wave_stops_the_next_wave(stack):
         assert rows["fl-canary", ng]["status"] == "NOT_STARTED"
         assert stack.eks.nodegroup_state("fl-canary", ng)["updateNodegroupVersionCalls"] == 0
     assert summary["counts"]["failed"] == 1 and summary["counts"]["notStarted"] == 2
+    assert f"in cluster fl-canary of account {conftest.ACCOUNT} ended Failed" in canary["cause"]
     assert summary["failures"] == [
         {
+            "accountId": conftest.ACCOUNT,
             "clusterName": "fl-canary",
             "nodegroupName": "canary",
             "wave": 0,
@@ -317,10 +319,12 @@ def test_each_fleet_event_rolls_the_fleet_world_as_expected(stack, path):
         return
     assert ex.output["counts"] == want["counts"]
     rows = report(stack, ex.arn.split(":")[-1])
-    assert [[r["clusterName"], r["nodegroupName"], r["wave"], r["status"]] for r in rows] == want["records"]
+    assert [[r["accountId"], r["clusterName"], r["nodegroupName"], r["wave"], r["status"]] for r in rows] == want[
+        "records"
+    ]
     check_counts(ex.output, rows)
     for row in rows:
-        ng = stack.eks.nodegroup_state(row["clusterName"], row["nodegroupName"])
+        ng = stack.eks.nodegroup_state(row["clusterName"], row["nodegroupName"], account=row["accountId"])
         if row["status"] == "SUCCEEDED":
             assert (ng["version"], ng["releaseVersion"]) == (row["toVersion"], row["toReleaseVersion"]), row
         else:
@@ -342,9 +346,9 @@ def test_allowed_clusters_bound_discovery_and_refuse_explicit_targets(stack):
     assert ex.status == "FAILED", ex.explain()  # 1 refusal of 2 targets, tolerance 0
     assert ex.error == "FleetRollFailed"
     rows = report(stack, ex.arn.split(":")[-1])
-    assert [(r["clusterName"], r["nodegroupName"], r["status"], r["error"]) for r in rows] == [
-        ("other-denied", "web", "FAILED", "NotAllowed"),
-        ("fl-allowed", "web", "SETTLED", None),
+    assert [(r["accountId"], r["clusterName"], r["nodegroupName"], r["status"], r["error"]) for r in rows] == [
+        (conftest.ACCOUNT, "other-denied", "web", "FAILED", "NotAllowed"),
+        (conftest.ACCOUNT, "fl-allowed", "web", "SETTLED", None),
     ]
     assert waves_rolled(ex) == 0, "refusals past the tolerance stop the roll before any wave"
     calls = stack.eks.calls()
@@ -378,9 +382,9 @@ def test_a_cluster_that_cannot_be_read_is_a_failed_record_and_fails_its_targets(
     assert left == [], left
     assert ex.status == "SUCCEEDED", ex.explain()
     rows = report(stack, ex.arn.split(":")[-1])
-    assert [(r["nodegroupName"], r["wave"], r["selector"], r["status"], r["error"]) for r in rows] == [
-        ("web", 0, None, "FAILED", "AccessDenied"),
-        (None, 3, 0, "FAILED", "AccessDenied"),
+    assert [(r["accountId"], r["nodegroupName"], r["wave"], r["selector"], r["status"], r["error"]) for r in rows] == [
+        (conftest.ACCOUNT, "web", 0, None, "FAILED", "AccessDenied"),
+        (conftest.ACCOUNT, None, 3, 0, "FAILED", "AccessDenied"),
     ]
     assert "fl-denied" in rows[1]["cause"]
     assert ex.output["counts"]["failed"] == 2 and ex.output["counts"]["targets"] == 2

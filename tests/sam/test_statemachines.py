@@ -11,9 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 
+import conftest
 import pytest
 
 pytestmark = pytest.mark.usefixtures("logs_on_failure")
+
+A = conftest.ACCOUNT
 
 UPDATE = "UpdateNodegroupStateMachine"
 FLEET = "RollFleetStateMachine"
@@ -22,11 +25,20 @@ DESCRIBE_UPDATE = "describeUpdate"
 LATEST = "1.31.7-20251120"
 
 
-def seed_cluster(stack, name, nodegroups, version="1.31"):
-    """A cluster of its own per test (seeding a cluster again replaces it)."""
-    stack.eks.seed(
-        {"clusters": [{"name": name, "version": version, "latestReleases": {"1.31": LATEST}, "nodegroups": nodegroups}]}
-    )
+def seed_cluster(stack, name, nodegroups, version="1.31", *, account=None, trusted=(A,)):
+    """A cluster of its own per test (seeding a cluster again replaces it); in `account` (default
+    A), with the target role there trusting the accounts `trusted`."""
+    world = {
+        "clusters": [{"name": name, "version": version, "latestReleases": {"1.31": LATEST}, "nodegroups": nodegroups}]
+    }
+    if account is None:
+        stack.eks.seed(world)
+    else:
+        stack.eks.seed_account(account, world, trusted=trusted)
+
+
+def states_entered(ex):
+    return [e["stateEnteredEventDetails"]["name"] for e in ex.history if e["type"].endswith("StateEntered")]
 
 
 def test_one_nodegroup_polls_to_successful(stack):
@@ -40,12 +52,16 @@ def test_one_nodegroup_polls_to_successful(stack):
     assert ex.status == "SUCCEEDED", ex.explain()
     out = ex.output
     assert out["outcome"] == "Started"
+    assert out["accountId"] == A
     assert out["updateStatus"] == "Successful"
     assert out["updateId"] == out["update"]["id"] == out["finalUpdate"]["Id"]
     assert out["finalUpdate"]["Status"] == "Successful"
     assert {"Type": "Version", "Value": "1.31"} in out["finalUpdate"]["Params"]
     # Polled through the SDK integration until the update ended: 2 InProgress answers, then Successful.
     assert len(ex.task_calls(DESCRIBE_UPDATE)) == 3, ex.explain()
+    # In this account's loop, with the state machine's own credentials (no Credentials field).
+    assert "DescribeUpdateInTargetAccount" not in states_entered(ex)
+    assert not [e for e in ex.task_calls(DESCRIBE_UPDATE) if "taskCredentials" in e["taskScheduledEventDetails"]]
     assert len(ex.task_calls(INVOKE)) == 1
     # The token is derived from the execution (SHA-256 of its ARN), so a retried task resends it.
     assert out["target"]["clientRequestToken"] == hashlib.sha256(ex.arn.encode()).hexdigest()
@@ -102,6 +118,7 @@ def test_up_to_date_succeeds_without_polling(stack):
 
     assert ex.status == "SUCCEEDED", ex.explain()
     assert ex.output["outcome"] == "UpToDate"
+    assert ex.output["accountId"] == A
     assert ex.output["updateId"] is None and ex.output["update"] is None
     assert ex.task_calls(DESCRIBE_UPDATE) == []
     assert ex.events("WaitStateEntered") == []
