@@ -4,6 +4,12 @@ The definitions are statemachine/*.asl.json with the template's DefinitionSubsti
 (conftest.SUBSTITUTIONS: local ARNs, 1 s waits); the Lambda task runs the release binary through
 the Runtime API emulator and DescribeUpdate is the local EKS endpoint's (see conftest.py and
 sfnlocal.py). The fleet state machine's executions are test_fleet.py's.
+
+The function knows its account (conftest.ACCOUNT, A), as on Lambda. A node group in another
+account is served through that account's target role: the function assumes it with session
+SESSION, and the update state machine's poll (DescribeUpdateInTargetAccount, the Task's
+`Credentials`) is made as that role too, which sfnlocal assumes with session
+`sfnlocal-<execution name>`; localeks counts both per role and every call per account.
 """
 
 from __future__ import annotations
@@ -13,10 +19,14 @@ import json
 
 import conftest
 import pytest
+from botocore.exceptions import ClientError
+
+import testkit as tk
 
 pytestmark = pytest.mark.usefixtures("logs_on_failure")
 
 A = conftest.ACCOUNT
+SESSION = "eks-nodegroup-updater"  # the functions' RoleSessionName (src/aws/sts.rs)
 
 UPDATE = "UpdateNodegroupStateMachine"
 FLEET = "RollFleetStateMachine"
@@ -39,6 +49,11 @@ def seed_cluster(stack, name, nodegroups, version="1.31", *, account=None, trust
 
 def states_entered(ex):
     return [e["stateEnteredEventDetails"]["name"] for e in ex.history if e["type"].endswith("StateEntered")]
+
+
+def session_of(ex):
+    """The RoleSessionName sfnlocal gives the roles of this execution's Task `Credentials`."""
+    return f"sfnlocal-{ex.arn.split(':')[-1]}"[:64]
 
 
 def test_one_nodegroup_polls_to_successful(stack):
@@ -176,3 +191,88 @@ def test_invalid_input_is_caught_without_a_retry(stack):
     assert len(ex.task_calls(INVOKE)) == 1, ex.explain()
     assert ex.failed_errors() == ["InvalidInput"]
     assert [e["stateEnteredEventDetails"]["name"] for e in ex.events("FailStateEntered")] == ["CouldNotStart"]
+
+
+# ------------------------------------------------------------------ other accounts (issue #13)
+
+OLD_RELEASE = "1.30.4-20241109"
+
+
+def test_a_nodegroup_in_another_account_is_started_and_polled_through_its_role(stack):
+    b, role = conftest.UPDATE_ACCOUNT, tk.role_arn(conftest.UPDATE_ACCOUNT)
+    workers = {"name": "workers", "version": "1.30", "releaseVersion": OLD_RELEASE, "pollsInProgress": 1}
+    # The same cluster in A and in B: only B's node group is asked for, and only B's may change.
+    seed_cluster(stack, "sam-xacct", [workers])
+    seed_cluster(stack, "sam-xacct", [workers], account=b)
+    stack.eks.clear_calls()
+    ex = stack.run(UPDATE, {"accountId": b, "clusterName": "sam-xacct", "nodegroupName": "workers", "version": "1.31"})
+
+    assert ex.status == "SUCCEEDED", ex.explain()
+    out = ex.output
+    assert (out["accountId"], out["outcome"], out["updateStatus"]) == (b, "Started", "Successful")
+    assert out["updateId"] == out["update"]["id"] == out["finalUpdate"]["Id"]
+    # B's polling loop: each DescribeUpdate as B's role (the Task's Credentials), one InProgress
+    # answer, then Successful; never this account's loop.
+    polls = ex.task_calls(DESCRIBE_UPDATE)
+    assert len(polls) == 2, ex.explain()
+    assert [p["taskScheduledEventDetails"].get("taskCredentials") for p in polls] == [{"roleArn": role}] * 2
+    entered = states_entered(ex)
+    assert "DescribeUpdateInTargetAccount" in entered and "DescribeUpdate" not in entered, entered
+
+    counts = stack.eks.call_counts()
+    in_b = counts.cluster_in(b, "sam-xacct")
+    assert in_b.get("eks:DescribeUpdate") == len(polls) and in_b.get("eks:UpdateNodegroupVersion") == 1, counts.raw
+    assert counts.cluster_in(A, "sam-xacct") == {}, counts.raw
+    assert counts.in_account(A, "eks") == {} and counts.in_account(A, "ssm") == {}, counts.raw
+    # The function assumed B's role once (its session), the executor once per poll (the execution's).
+    assert counts.assume_role(role) == {
+        "calls": 1 + len(polls),
+        "granted": 1 + len(polls),
+        "refused": 0,
+        "byCaller": {A: 1 + len(polls)},
+        "bySession": {SESSION: 1, session_of(ex): len(polls)},
+    }
+    assert counts.in_account(A, "sts") == {"sts:AssumeRole": 1 + len(polls)}, counts.raw
+
+    # The world, as each account's credentials see it: B's node group moved, A's untouched.
+    eks_b = stack.eks.client_as("eks", role)
+    ng = eks_b.describe_nodegroup(clusterName="sam-xacct", nodegroupName="workers")["nodegroup"]
+    assert (ng["version"], ng["status"]) == ("1.31", "ACTIVE"), ng
+    update = eks_b.describe_update(name="sam-xacct", nodegroupName="workers", updateId=out["updateId"])["update"]
+    assert update["status"] == "Successful"
+    mine = stack.eks.nodegroup_state("sam-xacct", "workers", account=A)
+    assert (mine["version"], mine["updateNodegroupVersionCalls"]) == ("1.30", 0), mine
+    with pytest.raises(ClientError) as refused:
+        stack.eks.eks().describe_update(name="sam-xacct", nodegroupName="workers", updateId=out["updateId"])
+    assert refused.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_a_role_that_does_not_trust_this_account_fails_access_denied_naming_it(stack):
+    u = conftest.UNTRUSTING_ACCOUNT
+    role = tk.role_arn(u)
+    workers = [{"name": "workers", "version": "1.30"}]
+    seed_cluster(stack, "sam-untrusted", workers, account=u, trusted=(conftest.STRANGER_ACCOUNT,))
+    stack.eks.clear_calls()
+    request = {"accountId": u, "clusterName": "sam-untrusted", "nodegroupName": "workers", "version": "1.31"}
+    ex = stack.run(UPDATE, request)
+
+    assert ex.status == "FAILED", ex.explain()
+    assert ex.error == "AccessDenied"
+    cause = json.loads(ex.cause)
+    assert cause["errorType"] == "AccessDenied"
+    message = cause["errorMessage"]
+    assert f"cannot assume role {role} in account {u}" in message, message
+    assert "target-account-role.yaml" in message, message
+    # The function's own refusal, not retried; nothing polled.
+    assert len(ex.task_calls(INVOKE)) == 1 and ex.task_calls(DESCRIBE_UPDATE) == [], ex.explain()
+    assert [e["stateEnteredEventDetails"]["name"] for e in ex.events("FailStateEntered")] == ["CouldNotStart"]
+    counts = stack.eks.call_counts()
+    assert counts.assume_role(role) == {
+        "calls": 1,
+        "granted": 0,
+        "refused": 1,
+        "byCaller": {A: 1},
+        "bySession": {SESSION: 1},
+    }
+    assert counts.count(u) == 0 and counts.in_account(A, "eks") == {}, counts.raw
+    assert stack.eks.nodegroup_state("sam-untrusted", "workers", account=u)["updateNodegroupVersionCalls"] == 0
