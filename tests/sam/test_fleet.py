@@ -5,6 +5,11 @@ SSM, S3 (the stack's bucket), SNS (the notification topic) and Step Functions (t
 update executions, the distributed Maps) are the local endpoint's (conftest.py, sfnlocal.py).
 Each test seeds clusters of its own, rolls them, and checks the report in the bucket and the
 execution's output against the world the local EKS endpoint holds afterwards.
+
+The planner and the updater know their account (conftest.ACCOUNT, A), as on Lambda; other
+accounts (conftest.TARGET_ACCOUNTS, each test's own) are served through their target role, which
+both functions assume with session SESSION and the nested update executions' polls with
+`sfnlocal-<execution name>`. localeks counts every call per account and AssumeRole per role.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import json
 
 import conftest
 import pytest
+from botocore.exceptions import ClientError
 
 import samtemplate
 import testkit as tk
@@ -25,6 +31,8 @@ FLEET_EXPECTED = json.loads((tk.FIXTURES_DIR / "fleet-expected.json").read_text(
 
 pytestmark = pytest.mark.usefixtures("logs_on_failure")
 
+A = conftest.ACCOUNT
+SESSION = "eks-nodegroup-updater"  # the functions' RoleSessionName (src/aws/sts.rs)
 FLEET = "RollFleetStateMachine"
 UPDATE = "UpdateNodegroupStateMachine"
 LATEST = "1.31.7-20251120"
@@ -32,8 +40,9 @@ OLD = "1.31.2-20241115"
 COUNT_KEYS = ("updated", "upToDate", "deferred", "wouldUpdate", "failed", "notStarted")
 
 
-def seed(stack, clusters):
-    """Clusters of the test's own: {name: [node group spec, ...]} or {name: {spec}}."""
+def seed(stack, clusters, *, account=None, trusted=(conftest.ACCOUNT,)):
+    """Clusters of the test's own: {name: [node group spec, ...]} or {name: {spec}}; in `account`
+    (default the stack's own), with the target role there trusting the accounts `trusted`."""
     specs = []
     for name, spec in clusters.items():
         if isinstance(spec, list):
@@ -47,7 +56,10 @@ def seed(stack, clusters):
                 **spec,
             }
         )
-    stack.eks.seed({"clusters": specs})
+    if account is None:
+        stack.eks.seed({"clusters": specs})
+    else:
+        stack.eks.seed_account(account, {"clusters": specs}, trusted=trusted)
 
 
 def behind(name, **extra):
@@ -405,3 +417,199 @@ def test_the_templates_default_schedule_input_is_a_dry_run_report(stack):
     assert rows["fl-scheduled", "web"]["status"] == "NOT_STARTED"
     assert rows["fl-scheduled", "api"]["status"] == "SETTLED"
     assert stack.eks.nodegroup_state("fl-scheduled", "web")["updateNodegroupVersionCalls"] == 0
+
+
+# ------------------------------------------------------------------ other accounts (issue #13)
+
+
+def record_keys(rows):
+    return [(r["accountId"], r["clusterName"], r["nodegroupName"], r["wave"], r["selector"], r["status"]) for r in rows]
+
+
+def polls_of(stack, execution_arn):
+    """The DescribeUpdate tasks of one nested update execution: each its Task's credentials."""
+    history = stack.history(execution_arn)
+    return [
+        e["taskScheduledEventDetails"].get("taskCredentials")
+        for e in history
+        if e["type"] == "TaskScheduled" and e["taskScheduledEventDetails"]["resource"] == "describeUpdate"
+    ]
+
+
+def test_one_roll_over_two_accounts_writes_one_report(stack):
+    b = conftest.FLEET_ACCOUNT
+    role = tk.role_arn(b)
+    # A cluster of the same name in both accounts, with other node groups: each is its account's only.
+    seed(stack, {"fl-two": [behind("web"), current("api")]})
+    seed(stack, {"fl-two": [behind("web"), behind("batch")], "fl-two-b": [current("api")]}, account=b)
+    stack.eks.clear_calls()
+    ex = stack.run(
+        FLEET,
+        {
+            "targets": [{"accountId": b, "clusterName": "fl-two", "nodegroupName": "batch", "wave": 0}],
+            "selectors": [{"accounts": [A, b], "clusters": ["fl-two*"], "wave": 1}],
+            "maxConcurrency": 2,
+        },
+        timeout=300,
+    )
+
+    assert ex.status == "SUCCEEDED", ex.explain()
+    fleet = ex.arn.split(":")[-1]
+    rows = report(stack, fleet)  # and the CSV says the same
+    # The explicit target first, then the discovered node groups by account, cluster, node group.
+    assert record_keys(rows) == [
+        (b, "fl-two", "batch", 0, None, "SUCCEEDED"),
+        (A, "fl-two", "api", 1, 0, "SETTLED"),
+        (A, "fl-two", "web", 1, 0, "SUCCEEDED"),
+        (b, "fl-two", "web", 1, 0, "SUCCEEDED"),
+        (b, "fl-two-b", "api", 1, 0, "SETTLED"),
+    ]
+    summary = ex.output
+    assert (summary["counts"]["updated"], summary["counts"]["upToDate"], summary["failures"]) == (3, 2, [])
+    check_counts(summary, rows)
+    rolled = [r for r in rows if r["status"] == "SUCCEEDED"]
+    for row in rolled:
+        assert (row["outcome"], row["updateStatus"], row["toReleaseVersion"]) == ("Started", "Successful", LATEST), row
+
+    # Each nested execution polled its update in the node group's account: B's as B's role (the
+    # Task's Credentials), A's with the state machine's own credentials.
+    polls = {(r["accountId"], r["nodegroupName"]): polls_of(stack, r["executionArn"]) for r in rolled}
+    assert polls[A, "web"] and all(p is None for p in polls[A, "web"]), polls
+    for key in ((b, "batch"), (b, "web")):
+        assert polls[key] and all(p == {"roleArn": role} for p in polls[key]), polls
+
+    counts = stack.eks.call_counts()
+    in_b, in_a = counts.cluster_in(b, "fl-two"), counts.cluster_in(A, "fl-two")
+    assert in_b.get("eks:UpdateNodegroupVersion") == 2 and in_a.get("eks:UpdateNodegroupVersion") == 1, counts.raw
+    assert in_b.get("eks:DescribeUpdate") == len(polls[b, "batch"]) + len(polls[b, "web"]), counts.raw
+    assert in_a.get("eks:DescribeUpdate") == len(polls[A, "web"]), counts.raw
+    assert "eks:UpdateNodegroupVersion" not in counts.cluster_in(b, "fl-two-b"), counts.raw
+    # Each account's clusters listed once, in that account.
+    assert counts.count(b, "eks", "ListClusters") == counts.count(A, "eks", "ListClusters") == 1, counts.raw
+    # B's role: assumed once by each warm function (the planner, the updater), and by each poll.
+    sessions = {
+        f"sfnlocal-{r['executionArn'].split(':')[-1]}"[:64]: len(polls[b, r["nodegroupName"]])
+        for r in rolled
+        if r["accountId"] == b
+    }
+    assumed = counts.assume_role(role)
+    assert assumed["bySession"] == {SESSION: 2, **sessions}, assumed
+    assert (assumed["refused"], assumed["byCaller"]) == (0, {A: assumed["calls"]}), assumed
+
+    # The world, read with each account's own credentials.
+    eks_b = stack.eks.client_as("eks", role)
+    for row in rows:
+        if row["accountId"] != b:
+            continue
+        ng = eks_b.describe_nodegroup(clusterName=row["clusterName"], nodegroupName=row["nodegroupName"])["nodegroup"]
+        assert ng["releaseVersion"] == LATEST, (row, ng)
+        if row["status"] == "SETTLED":
+            state = stack.eks.nodegroup_state(row["clusterName"], row["nodegroupName"], account=b)
+            assert state["updateNodegroupVersionCalls"] == 0, state
+        else:
+            update = eks_b.describe_update(
+                name=row["clusterName"], nodegroupName=row["nodegroupName"], updateId=row["updateId"]
+            )["update"]
+            assert update["status"] == "Successful", update
+            with pytest.raises(ClientError) as not_here:  # B's update is not A's
+                stack.eks.eks().describe_update(
+                    name=row["clusterName"], nodegroupName=row["nodegroupName"], updateId=row["updateId"]
+                )
+            assert not_here.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    mine = {ng: stack.eks.nodegroup_state("fl-two", ng, account=A) for ng in ("web", "api")}
+    assert (mine["web"]["releaseVersion"], mine["web"]["updatesCreated"]) == (LATEST, 1), mine
+    assert mine["api"]["updateNodegroupVersionCalls"] == 0, mine
+    theirs = stack.eks.nodegroup_state("fl-two", "web", account=b)
+    assert theirs["updatesCreated"] == 1 and not set(theirs["updateIds"]) & set(mine["web"]["updateIds"])
+
+
+def test_an_account_that_cannot_be_listed_is_one_failed_record(stack):
+    untrusting, outside = conftest.FLEET_UNTRUSTING_ACCOUNT, conftest.NOT_ALLOWED_ACCOUNT
+    seed(stack, {"fl-acct": [current("web")]})
+    # Node groups that need an update in both: only the role's trust and ALLOWED_ACCOUNTS keep
+    # the planner out (the role outside ALLOWED_ACCOUNTS trusts A).
+    seed(stack, {"fl-acct": [behind("web")]}, account=untrusting, trusted=(conftest.STRANGER_ACCOUNT,))
+    seed(stack, {"fl-acct": [behind("web")]}, account=outside)
+    stack.eks.clear_calls()
+    ex = stack.run(
+        FLEET,
+        {
+            "selectors": [{"accounts": [outside, untrusting, A], "clusters": ["fl-acct"]}],
+            "toleratedFailurePercentage": 100,
+        },
+    )
+
+    assert ex.status == "SUCCEEDED", ex.explain()  # 2 of 3 failed, within 100 %
+    rows = report(stack, ex.arn.split(":")[-1])
+    assert [(r["accountId"], r["clusterName"], r["nodegroupName"], r["status"], r["error"]) for r in rows] == [
+        (A, "fl-acct", "web", "SETTLED", None),
+        (untrusting, None, None, "FAILED", "AccessDenied"),
+        (outside, None, None, "FAILED", "NotAllowed"),
+    ]
+    denied, refused = rows[1], rows[2]
+    assert f"cannot assume role {tk.role_arn(untrusting)} in account {untrusting}" in denied["cause"], denied
+    assert "target-account-role.yaml" in denied["cause"], denied
+    assert outside in refused["cause"] and "ALLOWED_ACCOUNTS" in refused["cause"], refused
+    for row in (denied, refused):
+        assert (row["wave"], row["selector"], row["executionArn"]) == (0, 0, None), row
+    assert ex.output["failures"] == [
+        {
+            "accountId": row["accountId"],
+            "clusterName": None,
+            "nodegroupName": None,
+            "wave": 0,
+            "error": row["error"],
+            "cause": row["cause"][:500] + ("…" if len(row["cause"]) > 500 else ""),
+        }
+        for row in (denied, refused)
+    ]
+    assert waves_rolled(ex) == 0
+
+    counts = stack.eks.call_counts()
+    # Outside ALLOWED_ACCOUNTS: no call at all, not even AssumeRole.
+    assert counts.count(outside) == 0 and counts.assume_role(tk.role_arn(outside))["calls"] == 0, counts.raw
+    # The untrusting role: asked for once by the planner, refused; no call made in that account.
+    assert counts.assume_role(tk.role_arn(untrusting)) == {
+        "calls": 1,
+        "granted": 0,
+        "refused": 1,
+        "byCaller": {A: 1},
+        "bySession": {SESSION: 1},
+    }
+    assert counts.count(untrusting) == 0, counts.raw
+    for account in (untrusting, outside):
+        assert stack.eks.nodegroup_state("fl-acct", "web", account=account)["updateNodegroupVersionCalls"] == 0
+
+
+def test_the_planner_assumes_each_accounts_role_once_per_warm_process(stack):
+    # Dry runs: no nested execution, so the updater assumes nothing (it would use the same
+    # session name); every AssumeRole counted is the planner's.
+    accounts = conftest.WARM_ACCOUNTS
+    for account in accounts:
+        seed(stack, {"fl-warm": [behind("web"), current("api")]}, account=account)
+    stack.eks.clear_calls()
+    roll = {"selectors": [{"accounts": list(accounts), "clusters": ["fl-warm"]}], "dryRun": True}
+    for _ in range(2):  # the second roll, the same warm planner: no new AssumeRole
+        ex = stack.run(FLEET, roll)
+        assert ex.status == "SUCCEEDED", ex.explain()
+        rows = report(stack, ex.arn.split(":")[-1])
+        assert [(r["accountId"], r["clusterName"], r["nodegroupName"], r["status"]) for r in rows] == [
+            (account, "fl-warm", ng, status)
+            for account in sorted(accounts)
+            for ng, status in (("api", "SETTLED"), ("web", "NOT_STARTED"))
+        ]
+        assert waves_rolled(ex) == 0
+
+    counts = stack.eks.call_counts()
+    for account in accounts:
+        assert counts.assume_role(tk.role_arn(account)) == {
+            "calls": 1,
+            "granted": 1,
+            "refused": 0,
+            "byCaller": {A: 1},
+            "bySession": {SESSION: 1},
+        }, counts.raw["assumeRole"]
+        # Both rolls read the account, through the credentials held since the first.
+        made = counts.in_account(account)
+        assert made.get("eks:ListClusters") == 2 and "eks:UpdateNodegroupVersion" not in made, made
+    assert counts.in_account(A, "sts") == {"sts:AssumeRole": len(accounts)}, counts.raw
