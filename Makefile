@@ -15,8 +15,17 @@ BOOTSTRAP := target/lambda/eks-nodegroup-updater/bootstrap
 BENCH_VENV := bench/.venv
 BENCH_STAMP := $(BENCH_VENV)/.installed
 FLOOR := target/lambda/hello_runtime/bootstrap
+# The updater as it was before issue #13 (other accounts), measured beside ours by `make bench`
+# (`before`, on requests without accountId). Built from `git archive` of that revision, with
+# its own target directory under target/ (its dependencies reused from one of its builds to the
+# next, nothing shared with ours), once per revision: the stamp names the commit it was built from.
+BENCH_BASELINE_REV ?= 7171f16
+BENCH_BASELINE_SRC := bench/out/baseline-src
+BENCH_BASELINE_DIR := target/bench-baseline
+BENCH_BASELINE := $(BENCH_BASELINE_DIR)/lambda/eks-nodegroup-updater/bootstrap
+BENCH_BASELINE_STAMP := $(BENCH_BASELINE_DIR)/rev
 
-.PHONY: test demo lint unit e2e sam build venv clean fuzz bench bench-smoke help
+.PHONY: test demo lint unit e2e sam build venv clean fuzz bench bench-smoke bench-baseline help
 
 ## help: every target with what it does (the `## name: ...` comment above each).
 help:
@@ -76,12 +85,34 @@ build: $(STAMP)
 	$(WITH_VENV) cargo-lambda lambda build --release --locked
 	test -x $(BOOTSTRAP)
 
-## bench: cold starts and warm invocations of our bootstrap, the hello-world floor and a
-## Python + boto3 peer, against a canned stand-in and the local EKS endpoint (BENCHMARKS.md).
-bench: build $(BENCH_STAMP)
+## bench: cold starts and warm invocations of our bootstrap, the hello-world floor, a
+## Python + boto3 peer and the updater before other accounts (BENCH_BASELINE_REV),
+## against a canned stand-in and the local EKS endpoint; requests in another account.
+## Figures and method: BENCHMARKS.md.
+bench: build bench-baseline $(BENCH_STAMP)
 	$(WITH_VENV) cargo-lambda lambda build --release --locked --example hello_runtime
 	test -x $(FLOOR)
-	$(WITH_TESTKIT) $(PYTHON) bench/run.py -v
+	$(WITH_TESTKIT) $(PYTHON) bench/run.py -v --before $(BENCH_BASELINE) --before-rev "$$(cat $(BENCH_BASELINE_STAMP))"
+
+## bench-baseline: the updater's release bootstrap at BENCH_BASELINE_REV (default
+## 7171f16, the last commit before other accounts) in target/bench-baseline; built once
+## per revision (the stamp target/bench-baseline/rev names it).
+bench-baseline: $(STAMP)
+	@rev=$$(git rev-parse --verify --quiet '$(BENCH_BASELINE_REV)^{commit}') || { \
+	  echo "bench-baseline: no commit $(BENCH_BASELINE_REV) in this clone (a shallow one? git fetch --unshallow)" >&2; \
+	  exit 1; }; \
+	if [ -x $(BENCH_BASELINE) ] && [ "$$(cat $(BENCH_BASELINE_STAMP) 2>/dev/null)" = "$$rev" ]; then \
+	  echo "bench-baseline: $(BENCH_BASELINE) is built from $$rev"; exit 0; fi; \
+	echo "bench-baseline: building $(BENCH_BASELINE) from $$rev"; \
+	rm -rf $(BENCH_BASELINE_STAMP) $(BENCH_BASELINE) $(BENCH_BASELINE_SRC); \
+	mkdir -p $(BENCH_BASELINE_SRC); \
+	git archive --format=tar "$$rev" | tar -x -C $(BENCH_BASELINE_SRC); \
+	( cd $(BENCH_BASELINE_SRC) && CARGO_TARGET_DIR="$(CURDIR)/$(BENCH_BASELINE_DIR)" $(WITH_VENV) \
+	  cargo-lambda lambda build --release --locked --bin eks-nodegroup-updater \
+	  --lambda-dir "$(CURDIR)/$(BENCH_BASELINE_DIR)/lambda" ); \
+	rm -rf $(BENCH_BASELINE_SRC); \
+	test -x $(BENCH_BASELINE); \
+	echo "$$rev" > $(BENCH_BASELINE_STAMP)
 
 ## bench-smoke: the benchmark end to end with a few invocations; checks every answer, times nothing.
 bench-smoke: build $(BENCH_STAMP)

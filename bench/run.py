@@ -13,6 +13,19 @@ profile, for their init, peak RSS and package only: each of their invocations is
 refused ``InvalidInput`` before any call, so they run against the canned target alone,
 where the answer and the absence of any call are checked.
 
+Issue #13 (other accounts), two more subjects in the same rounds:
+
+- ``before`` (``--before PATH``, what ``make bench`` builds at BENCH_BASELINE_REV): the
+  updater's release bootstrap from before other accounts, run exactly like ours on the same
+  requests without accountId, every figure printed as ours ÷ before: what staying home costs;
+- ``away``   our bootstrap with ``ALLOWED_ACCOUNTS`` naming another account: its first
+  invocation is a request at home (the process is warm after it), then every one names the
+  other account. The first of those assumes the target role (STS AssumeRole) and builds that
+  account's clients, later ones reuse them: its latency and the warm ones' are the figures,
+  and the harness checks that each process called AssumeRole exactly once, and that no
+  other subject called STS at all (canned: by the stand-in's counts; moto: by account and
+  role, and every update in the account its request named).
+
 Two targets the functions call: ``canned`` (bench/standin.py, fast and stateless: our own
 overhead) and ``moto`` (tests/localeks, the stateful local EKS endpoint).
 
@@ -43,6 +56,7 @@ import math
 import os
 import platform
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -52,7 +66,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from standin import CannedEks
-from testkit import HarnessError, LocalEks, Process, RuntimeApi, install_sigterm_handler, local_eks, stop_all
+from testkit import (
+    DEFAULT_ACCOUNT_ID,
+    HarnessError,
+    LocalEks,
+    Process,
+    RuntimeApi,
+    install_sigterm_handler,
+    local_eks,
+    role_arn,
+    stop_all,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
@@ -79,6 +103,19 @@ FUNCTION_EVENTS = {
     ]
 }
 TARGETS = ("canned", "moto")
+# Issue #13: the updater before other accounts (--before), run like ours on the same events,
+# and ours serving requests in another account.
+BEFORE = "before"
+AWAY = "away"
+# The account the emulator's function ARN names (moto's default: the function's own), and the
+# other one `away` acts in, through the target role it assumes there (trusting ours).
+HOME_ACCOUNT = DEFAULT_ACCOUNT_ID
+OTHER_ACCOUNT = "444455556666"
+# Invocations of an `away` process before its warm ones: one at home, then the first in the
+# other account (the one that assumes the role).
+AWAY_PREFIX = 2
+# What each subject needs in its environment besides Lambda's.
+SUBJECT_ENV = FUNCTION_ENV | {AWAY: {"ALLOWED_ACCOUNTS": OTHER_ACCOUNT}}
 MIB = 1024 * 1024
 
 
@@ -101,55 +138,91 @@ def cpu_ns(pid: int) -> int | None:
     return total
 
 
-def vm_hwm_kib(pid: int) -> int | None:
+def proc_status_kib(pid: int, *keys: str) -> dict[str, int]:
+    """Fields of /proc/<pid>/status in KiB (VmHWM, RssAnon, RssFile, ...), those it has."""
+    out = {}
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except OSError:
-        return None
-    return None
+            key, _, value = line.partition(":")
+            if key in keys:
+                out[key] = int(value.split()[0])
+    except (OSError, ValueError, IndexError):
+        return {}
+    return out
 
 
 # ------------------------------------------------------------------ local EKS (moto)
 
 
-def seed_cluster(eks: LocalEks, cluster: str, nodegroups: int) -> None:
-    """A fresh endpoint holding one cluster at 1.31 with `nodegroups` node groups at 1.30."""
+def world(cluster: str, nodegroups: int) -> dict:
+    """One cluster at 1.31 with `nodegroups` node groups at 1.30."""
+    return {
+        "region": "us-east-1",
+        "clusters": [
+            {
+                "name": cluster,
+                "version": "1.31",
+                "latestReleases": {"1.31": "1.31.7-20251120"},
+                "publishLatestToSsm": {"ageDays": 60},
+                "nodegroups": [
+                    {
+                        "name": f"ng-{i}",
+                        "version": "1.30",
+                        "releaseVersion": "1.30.4-20241109",
+                        "amiType": "AL2023_x86_64_STANDARD",
+                    }
+                    for i in range(nodegroups)
+                ],
+            }
+        ],
+    }
+
+
+def seed_cluster(eks: LocalEks, cluster: str, nodegroups: int, away: int = 0) -> None:
+    """A fresh endpoint holding `world(cluster, nodegroups)` at home, and with `away` > 0 the
+    same cluster name with `away` node groups in the other account, whose target role trusts
+    ours (a cluster of the same name in another account is another cluster)."""
     eks.reset()
-    eks.seed(
-        {
-            "region": "us-east-1",
-            "clusters": [
-                {
-                    "name": cluster,
-                    "version": "1.31",
-                    "latestReleases": {"1.31": "1.31.7-20251120"},
-                    "publishLatestToSsm": {"ageDays": 60},
-                    "nodegroups": [
-                        {
-                            "name": f"ng-{i}",
-                            "version": "1.30",
-                            "releaseVersion": "1.30.4-20241109",
-                            "amiType": "AL2023_x86_64_STANDARD",
-                        }
-                        for i in range(nodegroups)
-                    ],
-                }
-            ],
-        }
-    )
+    eks.seed(world(cluster, nodegroups))
+    if away:
+        eks.seed_account(OTHER_ACCOUNT, world(cluster, away), trusted=(HOME_ACCOUNT,))
 
 
 # ------------------------------------------------------------------ subjects
 
 
+def stage_binaries(args: argparse.Namespace) -> dict[str, Path]:
+    """Every Rust subject's bootstrap copied to OUT/bin/<name>/bootstrap, written to disk and
+    dropped from the page cache, so that each is read back by the warm-up round's `exec` the
+    same way. How a binary's pages sit in the page cache (written by the linker, or read
+    back) changes how much of it each page fault maps, hence its file-backed RSS (by up to
+    0.7 MiB) and its page faults; two binaries compared must start alike. The copies also
+    keep the run on the files it started with when a build replaces target/ meanwhile.
+    `away` runs ours's copy."""
+    staged = {}
+    for name, path in [*args.rust.items(), ("floor", args.floor)]:
+        if name == AWAY:
+            continue
+        copy = args.out / "bin" / name / "bootstrap"
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.unlink(missing_ok=True)
+        shutil.copy2(path, copy)
+        fd = os.open(copy, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+        staged[name] = copy
+    if AWAY in args.rust:
+        staged[AWAY] = staged["ours"]
+    return staged
+
+
 def subject_argv(name: str, args: argparse.Namespace) -> tuple[list[str], Path]:
     wrap = shlex.split(args.wrap) if args.wrap else []
-    if name in args.rust:
-        return wrap + [str(args.rust[name])], ROOT
-    if name == "floor":
-        return wrap + [str(args.floor)], ROOT
+    if name in args.staged:
+        return wrap + [str(args.staged[name])], ROOT
     return wrap + [str(PEER_PYTHON), "-m", "awslambdaric", "handler.handler"], PEER_DIR
 
 
@@ -190,10 +263,26 @@ def runs_in(subject: str, target: str) -> bool:
     return subject not in FUNCTIONS or target == "canned"
 
 
+def is_variant(subject: str) -> bool:
+    return subject not in SUBJECTS and subject not in FUNCTIONS and subject not in (BEFORE, AWAY)
+
+
+def prefix(subject: str) -> int:
+    """Invocations of a process before its warm ones."""
+    return AWAY_PREFIX if subject == AWAY else 1
+
+
 def event_for(subject: str, target: str, cluster: str, i: int) -> dict:
     if subject in FUNCTIONS:
         events = FUNCTION_EVENTS[subject]
         return events[i % len(events)]
+    if subject == AWAY:
+        # Home first, then the other account's (moto: ng-0 at home, then its ng-0, ng-1, ...).
+        if target == "canned":
+            event = {"clusterName": "prod", "nodegroupName": "workers", "version": "1.31"}
+        else:
+            event = {"clusterName": cluster, "nodegroupName": f"ng-{max(i - 1, 0)}", "version": "1.31"}
+        return event if i == 0 else event | {"accountId": OTHER_ACCOUNT}
     if target == "canned":
         return {"clusterName": "prod", "nodegroupName": "workers", "version": "1.31"}
     return {"clusterName": cluster, "nodegroupName": f"ng-{i}", "version": "1.31"}
@@ -218,6 +307,32 @@ def check_answer(subject: str, event: dict, result) -> None:
         isinstance(answer, dict) and answer.get("outcome") == "Started" and (answer.get("update") or {}).get("id")
     ):
         raise BenchError(f"{subject}: expected outcome Started with an update, got {result.raw[:500]!r}")
+    elif subject == AWAY and answer.get("accountId") != event.get("accountId", HOME_ACCOUNT):
+        raise BenchError(f"{subject}: answered for account {answer.get('accountId')!r} to {event!r}")
+
+
+def check_accounts(subject: str, args, before, after) -> int:
+    """What a process did at the local EKS endpoint, by account (`before`/`after`: its call
+    counts around the process). `away`: exactly one AssumeRole of the target role, granted,
+    and its updates in the account each event named; everyone else: no STS call at all.
+    Returns the process's AssumeRole calls."""
+    arn = role_arn(OTHER_ACCOUNT)
+    assumed = {k: after.assume_role(arn)[k] - before.assume_role(arn)[k] for k in ("calls", "granted")}
+
+    def delta(account: str, service: str, operation: str) -> int:
+        return after.count(account, service, operation) - before.count(account, service, operation)
+
+    sts = after.total.get("sts:AssumeRole", 0) - before.total.get("sts:AssumeRole", 0)
+    if subject == AWAY:
+        if assumed != {"calls": 1, "granted": 1} or sts != 1:
+            raise BenchError(f"{subject}: AssumeRole {assumed} ({sts} in all), expected exactly one call, granted")
+        updates = {a: delta(a, "eks", "UpdateNodegroupVersion") for a in (HOME_ACCOUNT, OTHER_ACCOUNT)}
+        expected = {HOME_ACCOUNT: 1, OTHER_ACCOUNT: args.warm + AWAY_PREFIX - 1}
+        if updates != expected:
+            raise BenchError(f"{subject}: updates by account {updates}, expected {expected}")
+    elif sts:
+        raise BenchError(f"{subject}: {sts} STS AssumeRole calls for requests without accountId, expected none")
+    return sts
 
 
 @dataclass
@@ -238,6 +353,14 @@ class Run:
     # TCP connections the process opened to the stand-in (canned) and to the Runtime API.
     endpoint_connections: int = 0
     runtime_api_connections: int = 0
+    # `away`: its first invocation in the other account (warm process: AssumeRole + clients).
+    first_away_ms: float | None = None
+    # STS AssumeRole calls the process made (moto target; checked: 1 for `away`, else 0).
+    assume_role_calls: int | None = None
+    # What its resident memory was made of when VmHWM was read: heap and stacks (RssAnon),
+    # pages of the binary and libraries (RssFile), KiB.
+    rss_anon_kib: int | None = None
+    rss_file_kib: int | None = None
 
 
 class Budget:
@@ -256,12 +379,17 @@ async def one_process(
     subject: str, target: str, rnd: int, args, endpoint: str, eks: LocalEks | None, canned: CannedEks, budget: Budget
 ) -> Run:
     cluster = f"b{rnd + 1000}-{subject}"
+    first = prefix(subject)  # invocations before the warm ones
     if target == "moto" and subject != "floor" and subject not in FUNCTIONS:
-        seed_cluster(eks, cluster, args.warm + 1)
+        if subject == AWAY:
+            seed_cluster(eks, cluster, 1, away=args.warm + first - 1)
+        else:
+            seed_cluster(eks, cluster, args.warm + 1)
+    counts_before = eks.call_counts() if target == "moto" else None
     api = await RuntimeApi(FUNCTION_ARN).start()
     argv, cwd = subject_argv(subject, args)
     env = subject_env(
-        subject, api, endpoint, args.out / "home", FUNCTION_ENV.get(subject, {}) | args.env.get(subject, {})
+        subject, api, endpoint, args.out / "home", SUBJECT_ENV.get(subject, {}) | args.env.get(subject, {})
     )
     log = args.out / "logs" / f"{target}-{subject}.log"
     calls_before = dict(canned.calls)
@@ -275,18 +403,19 @@ async def one_process(
         init_cpu = cpu_ns(proc.pid)
         timings = []
         warm_cpu_start = None
-        for i in range(args.warm + 1):
+        for i in range(args.warm + first):
             event = event_for(subject, target, cluster, i)
             result = await _until(api.invoke(event, args.timeout), proc, subject, budget, args.timeout)
             check_answer(subject, event, result)
             timings.append(result.latency_ns / 1e6)
-            if i == 0:
+            if i == first - 1:
                 await _until(api.next_poll(args.timeout), proc, subject, budget, args.timeout)
                 warm_cpu_start = cpu_ns(proc.pid)
                 harness_cpu_start = time.process_time()
         # Back at GET /next, as a frozen Lambda sandbox would be: now read its peak.
         await _until(api.next_poll(args.timeout), proc, subject, budget, args.timeout)
-        hwm = vm_hwm_kib(proc.pid)
+        rss = proc_status_kib(proc.pid, "VmHWM", "RssAnon", "RssFile")
+        hwm = rss.get("VmHWM")
         warm_cpu_end = cpu_ns(proc.pid)
         harness_cpu = time.process_time() - harness_cpu_start if args.warm else None
     finally:
@@ -294,15 +423,20 @@ async def one_process(
             proc.stop(1.0)
         await api.close()
     calls = {k: v - calls_before.get(k, 0) for k, v in canned.calls.items() if v - calls_before.get(k, 0)}
+    assume_role_calls = None
+    if target == "moto":
+        assume_role_calls = check_accounts(subject, args, counts_before, eks.call_counts())
     if target == "canned" and subject in FUNCTIONS:
         opened = canned.connections - connections_before
         if calls or opened:
             raise BenchError(f"{subject}: made calls {calls} over {opened} connections, expected none")
     elif target == "canned" and subject != "floor":
         expected = {
-            op: args.warm + 1
+            op: args.warm + first
             for op in ("DescribeNodegroup", "DescribeCluster", "GetParameter", "UpdateNodegroupVersion")
         }
+        if subject == AWAY:
+            expected["AssumeRole"] = 1  # once per process, whatever the number of requests
         if calls != expected:
             raise BenchError(f"{subject}: made calls {calls}, expected {expected}")
     warm_cpu = None
@@ -314,7 +448,7 @@ async def one_process(
         rnd,
         init_ms,
         timings[0],
-        timings[1:],
+        timings[first:],
         hwm,
         calls,
         init_cpu / 1e6 if init_cpu is not None else None,
@@ -322,6 +456,10 @@ async def one_process(
         harness_cpu * 1000 / args.warm if harness_cpu is not None else None,
         canned.connections - connections_before if target == "canned" else 0,
         api.connections,
+        timings[1] if subject == AWAY else None,
+        assume_role_calls,
+        rss.get("RssAnon"),
+        rss.get("RssFile"),
     )
 
 
@@ -358,6 +496,8 @@ def _zip_size(files: list[tuple[Path, str]]) -> int:
 def package_sizes(args) -> dict[str, dict[str, int]]:
     sizes = {}
     for name, path in [*args.rust.items(), ("floor", args.floor)]:
+        if name == AWAY:  # ours, with another environment
+            continue
         sizes[name] = {"raw": path.stat().st_size, "zipped": _zip_size([(path, "bootstrap")])}
     # The peer's package: the handler plus what `pip install -t` would vendor (no bytecode).
     site = next((BENCH / ".venv/lib").glob("python3*/site-packages"))
@@ -413,9 +553,17 @@ def figures(runs: list[Run], sizes) -> dict[str, dict[str, dict[str, float]]]:
                 "init CPU ms": _median([r.init_cpu_ms for r in rs]),
                 "warm CPU ms": _median([r.warm_cpu_ms for r in rs]),
                 "peak RSS MiB": statistics.median(hwm) / 1024 if hwm else float("nan"),
+                "RSS anon MiB": _median([r.rss_anon_kib for r in rs]) / 1024,
+                "RSS file MiB": _median([r.rss_file_kib for r in rs]) / 1024,
                 "package zipped MiB": sizes[subject]["zipped"] / MIB if sizes and subject in sizes else float("nan"),
                 "package raw MiB": sizes[subject]["raw"] / MIB if sizes and subject in sizes else float("nan"),
             }
+            if subject == AWAY:
+                out[target][subject]["first away invocation ms"] = _median([r.first_away_ms for r in rs])
+            if target == "moto":
+                out[target][subject]["AssumeRole calls per process"] = sorted(
+                    {r.assume_role_calls for r in rs if r.assume_role_calls is not None}
+                )
     return out
 
 
@@ -442,8 +590,8 @@ def table(figs, target: str) -> str:
     f = figs[target]
     columns = SUBJECTS
     get = lambda s, k: f[s][k] if s in f else None  # noqa: E731
-    n_cold = {s: f[s]["cold starts"] for s in f if s not in FUNCTIONS}
-    n_warm = {s: f[s]["warm invocations"] for s in f if s not in FUNCTIONS}
+    n_cold = {s: f[s]["cold starts"] for s in f if s in SUBJECTS or is_variant(s)}
+    n_warm = {s: f[s]["warm invocations"] for s in f if s in SUBJECTS or is_variant(s)}
     lines = [
         f"**{target}** — cold starts per subject: {n_cold}; warm invocations pooled: {n_warm}",
         "",
@@ -458,7 +606,7 @@ def table(figs, target: str) -> str:
             + f" | {_ratio(get('ours', key), get('floor', key))} | {_ratio(get('ours', key), get('python', key))}"
             + f" | {_ratio(get('python', key), get('floor', key))} |"
         )
-    variants = [s for s in f if s not in SUBJECTS and s not in FUNCTIONS]
+    variants = [s for s in f if is_variant(s)]
     if variants:
         lines += ["", f"**{target}, variants** (run in the same rounds as the subjects above)", ""]
         head = "| figure | ours |" + "".join(f" {v} | {v} ÷ ours | {v} ÷ floor | {v} ÷ python |" for v in variants)
@@ -507,6 +655,87 @@ def functions_table(figs, invocations: int) -> str | None:
             + " |"
         )
     return "\n".join(lines)
+
+
+def before_table(figs, target: str, rev: str) -> str | None:
+    """Issue #13 at home: ours against the updater before other accounts, ours ÷ before."""
+    f = figs.get(target, {})
+    if BEFORE not in f or "ours" not in f:
+        return None
+    o, b = f["ours"], f[BEFORE]
+    lines = [
+        f"**{target}, ours against before** (before: the updater at {rev or 'an unnamed revision'}, before"
+        f" other accounts; the same requests without accountId, in the same rounds) — cold starts:"
+        f" ours {o['cold starts']}, before {b['cold starts']}; warm invocations pooled: ours"
+        f" {o['warm invocations']}, before {b['warm invocations']}",
+        "",
+        "| figure | ours | before | ours ÷ before |",
+        "|---|---:|---:|---:|",
+    ]
+    for key, label, fmt in ROWS:
+        lines.append(f"| {label} | {fmt.format(o[key])} | {fmt.format(b[key])} | {_ratio(o[key], b[key])} |")
+    return "\n".join(lines)
+
+
+def away_table(figs, target: str) -> str | None:
+    """Issue #13 away: requests in another account, beside ours at home in the same rounds."""
+    f = figs.get(target, {})
+    if AWAY not in f or "ours" not in f:
+        return None
+    o, a = f["ours"], f[AWAY]
+    rows = [
+        ("init ms", "init, median (ms)", "{:.2f}"),
+        ("first invocation ms", "first invocation of the process, at home for both, median (ms)", "{:.2f}"),
+        ("first away invocation ms", "first invocation in the other account, warm process, median (ms)", "{:.2f}"),
+        ("warm p50 ms", "warm p50 (ms): ours at home, away in the other account", "{:.3f}"),
+        ("warm p99 ms", "warm p99 (ms)", "{:.3f}"),
+        ("warm CPU ms", "CPU time per warm invocation, median (ms)", "{:.3f}"),
+        ("peak RSS MiB", "peak RSS VmHWM, median (MiB)", "{:.1f}"),
+    ]
+    lines = [
+        f"**{target}, requests in another account** (away: ours with ALLOWED_ACCOUNTS={OTHER_ACCOUNT}; per"
+        f" process one request at home, then every one in account {OTHER_ACCOUNT} through its target role)"
+        f" — cold starts: ours {o['cold starts']}, away {a['cold starts']}; warm invocations pooled:"
+        f" ours {o['warm invocations']}, away {a['warm invocations']}",
+        "",
+        "| figure | ours | away | away ÷ ours |",
+        "|---|---:|---:|---:|",
+    ]
+    for key, label, fmt in rows:
+        ov, av = o.get(key), a.get(key)
+        cell = lambda v, fmt=fmt: fmt.format(v) if v is not None else "–"  # noqa: E731
+        lines.append(f"| {label} | {cell(ov)} | {cell(av)} | {_ratio(av, ov)} |")
+    first, warm = a["first away invocation ms"], a["warm p50 ms"]
+    checked = (
+        "by the stand-in's counts: away 1, the others 0"
+        if target == "canned"
+        else ", ".join(f"{s} {f[s]['AssumeRole calls per process']}" for s in (AWAY, *(s for s in f if s != AWAY)))
+    )
+    lines += [
+        "",
+        f"first request in the other account {first:.2f} ms against {warm:.3f} ms warm there"
+        f" ({first - warm:+.2f} ms: one STS AssumeRole and that account's clients); STS AssumeRole"
+        f" calls per process (checked): {checked}",
+    ]
+    return "\n".join(lines)
+
+
+def at_home(figs) -> list[str]:
+    """Issue #13's demand in one line per figure: ours ÷ before on requests without accountId."""
+    c = figs.get("canned", {})
+    if BEFORE not in c or "ours" not in c:
+        return []
+    o, b = c["ours"], c[BEFORE]
+    rss = {t: _ratio(v["ours"]["peak RSS MiB"], v[BEFORE]["peak RSS MiB"]) for t, v in figs.items() if BEFORE in v}
+    return [
+        "issue #13, requests without accountId (ours ÷ before; judged in BENCHMARKS.md, not here):",
+        f"- init (canned): {_ratio(o['init ms'], b['init ms'])} (CPU {_ratio(o['init CPU ms'], b['init CPU ms'])})",
+        f"- first invocation (canned): {_ratio(o['first invocation ms'], b['first invocation ms'])};"
+        f" warm p50 {_ratio(o['warm p50 ms'], b['warm p50 ms'])}",
+        f"- peak RSS: {', '.join(f'{t} {r}' for t, r in rss.items())}",
+        f"- zipped package: {_ratio(o['package zipped MiB'], b['package zipped MiB'])}"
+        f" ({o['package zipped MiB']:.2f} MiB against {b['package zipped MiB']:.2f} MiB)",
+    ]
 
 
 def goals(figs) -> list[tuple[str, bool | None, str]]:
@@ -584,6 +813,7 @@ async def bench(args) -> int:
     started = time.monotonic()
     load_before = loadavg()
 
+    args.staged = stage_binaries(args)
     canned = await CannedEks().start()
     endpoints = contextlib.ExitStack()
     runs: list[Run] = []
@@ -616,7 +846,8 @@ async def bench(args) -> int:
                         print(
                             f"  round {rnd + 1}/{args.rounds} {target:6} {subject:7} init {run.init_ms:7.1f} ms"
                             f"  first {run.first_ms:7.2f} ms  warm p50 {warm_p50:6.3f} ms"
-                            f"  VmHWM {(run.vm_hwm_kib or 0) / 1024:5.1f} MiB"
+                            + (f"  first away {run.first_away_ms:7.2f} ms" if run.first_away_ms is not None else "")
+                            + f"  VmHWM {(run.vm_hwm_kib or 0) / 1024:5.1f} MiB"
                             f"  CPU/warm {run.warm_cpu_ms or 0:6.3f} ms (harness {run.harness_cpu_ms or 0:6.3f} ms)",
                             flush=True,
                         )
@@ -639,6 +870,12 @@ async def bench(args) -> int:
         if name in args.rust:
             path = args.rust[name]
             info[name] = f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path} sha256:{sha256(path)}"
+    if BEFORE in args.rust:
+        path = args.rust[BEFORE]
+        info[BEFORE] = (
+            f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path} sha256:{sha256(path)}"
+            f" (built from {args.before_rev or 'an unnamed revision'})"
+        )
 
     report = [
         f"# bench — {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, {elapsed:.0f} s",
@@ -649,7 +886,7 @@ async def bench(args) -> int:
         + "".join(
             f", {n} = {p.relative_to(ROOT) if p.is_relative_to(ROOT) else p} sha256:{sha256(p)}"
             for n, p in args.rust.items()
-            if n != "ours" and n not in FUNCTIONS
+            if is_variant(n)
         )
         + (f", extra env {args.env}" if args.env else "")
         + (f", wrapped in {args.wrap!r}" if args.wrap else ""),
@@ -660,12 +897,23 @@ async def bench(args) -> int:
     functions = functions_table(figs, args.warm + 1)
     if functions:
         report += [functions, ""]
+    for target in figs:
+        before = before_table(figs, target, args.before_rev)
+        if before:
+            report += [before, ""]
+    for target in figs:
+        away = away_table(figs, target)
+        if away:
+            report += [away, ""]
     if args.smoke:
         report.append("smoke run: every answer checked; the figures mean nothing (a few invocations, any build).")
     else:
         report.append("goals (canned target):")
         for name, ok, detail in goals(figs):
             report.append(f"- {'met    ' if ok else 'NOT MET'} {name}: {detail}")
+        home = at_home(figs)
+        if home:
+            report += ["", *home]
     text = "\n".join(report)
     print(text)
     (args.out / "report.md").write_text(text + "\n")
@@ -695,8 +943,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--targets", default=",".join(TARGETS), help="canned,moto (default both)")
     ap.add_argument(
         "--subjects",
-        default=",".join(SUBJECTS + FUNCTIONS),
-        help="ours,floor,python,planner (default all; planner against canned only)",
+        default=",".join(SUBJECTS + FUNCTIONS + (AWAY,)),
+        help="ours,floor,python,planner,away (default all; planner against canned only); before is added by --before",
     )
     ap.add_argument("--warmup", type=int, default=1, help="untimed rounds first (default 1)")
     ap.add_argument(
@@ -712,6 +960,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument(
         "--floor", type=Path, default=FLOOR, help=f"the floor's bootstrap (default {FLOOR.relative_to(ROOT)})"
     )
+    ap.add_argument(
+        "--before",
+        type=Path,
+        help="the updater before other accounts (make bench: target/bench-baseline/...), run like ours"
+        " on the same events as subject `before`, every figure printed as ours ÷ before",
+    )
+    ap.add_argument("--before-rev", default="", help="the revision --before was built from, for the report")
     ap.add_argument(
         "--variant",
         action="append",
@@ -739,9 +994,21 @@ def parse_args(argv=None) -> argparse.Namespace:
     subjects = [s for s in args.subjects.split(",") if s]
     args.rust = {"ours": args.ours.resolve()}
     args.rust |= {name: getattr(args, name).resolve() for name in FUNCTIONS if name in subjects}
+    if args.before is not None:
+        args.rust[BEFORE] = args.before.resolve()
+        subjects += [BEFORE] if BEFORE not in subjects else []
+    elif BEFORE in subjects:
+        ap.error("subject `before` needs --before PATH (make bench builds it: make bench-baseline)")
+    if AWAY in subjects:
+        args.rust[AWAY] = args.ours.resolve()
     for v in args.variant:
         name, _, path = v.partition("=")
-        if not name or not path or name in SUBJECTS + FUNCTIONS or not name.replace("-", "").replace("_", "").isalnum():
+        if (
+            not name
+            or not path
+            or name in SUBJECTS + FUNCTIONS + (BEFORE, AWAY)
+            or not name.replace("-", "").replace("_", "").isalnum()
+        ):
             ap.error(f"--variant {v!r}: expected NAME=PATH with a new name of letters, digits, - and _")
         args.rust[name] = Path(path).resolve()
     env: dict[str, dict[str, str]] = {}
@@ -753,7 +1020,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         env.setdefault(subject, {})[key] = value
     args.env = env
     args.targets = [t for t in args.targets.split(",") if t]
-    args.subjects = subjects + [n for n in args.rust if n != "ours" and n not in FUNCTIONS]
+    args.subjects = subjects + [n for n in args.rust if is_variant(n)]
     for t in args.targets:
         if t not in TARGETS:
             ap.error(f"unknown target {t!r}")
@@ -764,12 +1031,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         ap.error("--rounds must be ≥ 1 and --warm ≥ 0")
     args.ours, args.floor, args.out = args.ours.resolve(), args.floor.resolve(), args.out.resolve()
     for name, path in args.rust.items():
-        if name != "ours" and name not in FUNCTIONS and not path.is_file():
+        if is_variant(name) and not path.is_file():
             ap.error(f"--variant {name}: {path} is not a file")
     missing = []
     if "ours" in args.subjects and not args.ours.is_file():
         missing.append(f"{args.ours}: run `make build`")
     missing += [f"{args.rust[n]}: run `make build`" for n in FUNCTIONS if n in args.rust and not args.rust[n].is_file()]
+    if BEFORE in args.rust and not args.rust[BEFORE].is_file():
+        missing.append(f"{args.rust[BEFORE]}: run `make bench-baseline`")
     if "floor" in args.subjects and not args.floor.is_file():
         missing.append(f"{args.floor}: run `cargo lambda build --release --example hello_runtime`")
     if "python" in args.subjects and not PEER_PYTHON.exists():

@@ -9,6 +9,8 @@ code — and almost nothing of the server's:
 - ``GET  /clusters/{name}/node-groups/{ng}``                  DescribeNodegroup
 - ``POST /clusters/{name}/node-groups/{ng}/update-version``   UpdateNodegroupVersion
 - ``POST /`` with ``X-Amz-Target: AmazonSSM.GetParameter``    GetParameter
+- ``POST /`` with ``Action=AssumeRole`` (STS, query protocol)  AssumeRole, for requests in
+  another account: the role's credentials, an hour long, in STS's XML
 
 The node group is always at 1.30 (AL2023 x86_64, release 1.30.4-20241109, ACTIVE), the
 cluster at 1.31, the latest 1.31 release 1.31.7-20251120 published 60 days ago; so
@@ -31,7 +33,7 @@ import random
 import sys
 import time
 import uuid
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote
 
 from testkit.http1 import parse_head
 
@@ -139,6 +141,37 @@ def get_parameter(request: dict) -> dict:
     }
 
 
+# Sizes as STS gives them: a 20-character key id, a 40-character secret, a session token of
+# several hundred characters.
+_SESSION_TOKEN = base64.b64encode(random.Random(13).randbytes(600)).decode()
+
+
+def assume_role(form: dict[str, list[str]]) -> bytes:
+    """STS AssumeRole's answer (XML, query protocol) for the form's RoleArn and session."""
+    arn = form.get("RoleArn", [""])[0]
+    session = form.get("RoleSessionName", ["session"])[0]
+    account = arn.split(":")[4] if arn.count(":") >= 5 else ACCOUNT
+    role = arn.rsplit("/", 1)[-1]
+    expiration = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+    return (
+        '<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">\n'
+        "  <AssumeRoleResult>\n"
+        "    <AssumedRoleUser>\n"
+        f"      <AssumedRoleId>AROA3XFRBF535PLBIFPI4:{session}</AssumedRoleId>\n"
+        f"      <Arn>arn:aws:sts::{account}:assumed-role/{role}/{session}</Arn>\n"
+        "    </AssumedRoleUser>\n"
+        "    <Credentials>\n"
+        "      <AccessKeyId>ASIAIOSFODNN7EXAMPLE</AccessKeyId>\n"
+        "      <SecretAccessKey>wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY</SecretAccessKey>\n"
+        f"      <SessionToken>{_SESSION_TOKEN}</SessionToken>\n"
+        f"      <Expiration>{expiration}</Expiration>\n"
+        "    </Credentials>\n"
+        "  </AssumeRoleResult>\n"
+        f"  <ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>\n"
+        "</AssumeRoleResponse>\n"
+    ).encode()
+
+
 class _Http(asyncio.Protocol):
     def __init__(self, owner: CannedEks) -> None:
         self.owner = owner
@@ -210,6 +243,9 @@ class CannedEks:
             if key not in self._rendered:
                 self._rendered[key] = json.dumps(get_parameter(json.loads(body or b"{}"))).encode()
             return 200, self._rendered[key], "application/x-amz-json-1.1"
+        if method == "POST" and path == "/" and b"Action=AssumeRole" in body:
+            self.calls["AssumeRole"] += 1
+            return 200, assume_role(parse_qs(body.decode())), "text/xml"
         if method == "POST" and path.endswith("/update-version"):
             self.calls["UpdateNodegroupVersion"] += 1
             request = json.loads(body or b"{}")
