@@ -278,10 +278,11 @@ def test_a_role_that_does_not_trust_this_account_fails_access_denied_naming_it(s
     assert stack.eks.nodegroup_state("sam-untrusted", "workers", account=u)["updateNodegroupVersionCalls"] == 0
 
 
-def test_a_role_refused_to_the_poll_fails_the_execution_with_states_permissions(stack):
+def test_a_role_refused_to_the_poll_fails_the_execution_could_not_poll(stack):
     # The updater holds the role's credentials from an earlier request; then the role stops
     # trusting A. The function starts the update with what it holds; the state machine's poll
-    # must assume the role anew, is refused, and the refusal is caught as CouldNotPoll.
+    # must assume the role anew, is refused (States.Permissions), and the refusal is caught:
+    # the execution fails CouldNotPoll, Step Functions' error first in the cause.
     r = conftest.REVOKED_ACCOUNT
     role = tk.role_arn(r)
     request = {"accountId": r, "clusterName": "sam-revoked", "nodegroupName": "workers", "version": "1.31"}
@@ -296,12 +297,14 @@ def test_a_role_refused_to_the_poll_fails_the_execution_with_states_permissions(
     ex = stack.run(UPDATE, request)
 
     assert ex.status == "FAILED", ex.explain()
-    assert ex.failed_errors() == ["States.Permissions"], ex.explain()
     [poll] = ex.task_calls(DESCRIBE_UPDATE)
     assert poll["taskScheduledEventDetails"]["taskCredentials"] == {"roleArn": role}
     [refused] = ex.events("TaskFailed")
+    assert refused["taskFailedEventDetails"]["error"] == "States.Permissions", refused
     assert role in refused["taskFailedEventDetails"]["cause"], refused
-    assert [e["stateEnteredEventDetails"]["name"] for e in ex.events("FailStateEntered")] == ["CouldNotPoll"]
+    assert [e["stateEnteredEventDetails"]["name"] for e in ex.events("FailStateEntered")] == [
+        "CouldNotPollInStepFunctions"
+    ]
     counts = stack.eks.call_counts()
     # Only the executor asked STS (and was refused); the function used the credentials it held.
     assert counts.assume_role(role) == {
@@ -317,11 +320,8 @@ def test_a_role_refused_to_the_poll_fails_the_execution_with_states_permissions(
     ng = stack.eks.nodegroup_state("sam-revoked", "workers", account=r)
     assert (ng["status"], ng["updatesCreated"]) == ("UPDATING", 1), ng
 
-    # CouldNotPoll re-raises the caught error by ErrorPath; the executor refuses a Fail state's
-    # error named `States.*` (the ASL rule AWS's error-handling page states too: a state's own
-    # error names cannot begin with `States.`), so the execution fails States.Runtime, its cause
-    # that refusal. Reported, not settled here: what AWS answers is unverified.
-    if ex.error == "States.Runtime" and "MUST NOT begin with the prefix 'States.'" in (ex.cause or ""):
-        pytest.xfail("CouldNotPoll cannot re-raise States.Permissions through ErrorPath (reported)")
-    assert ex.error == "States.Permissions", ex.explain()
+    # A Fail state cannot raise an error named `States.*` (ASL: those names are Step Functions'
+    # own): the definition raises CouldNotPoll and keeps Step Functions' error in the cause.
+    assert ex.error == "CouldNotPoll", ex.explain()
+    assert ex.cause.startswith("States.Permissions: "), ex.cause
     assert role in ex.cause, ex.cause
