@@ -3,13 +3,10 @@
 //! calls then sign with those credentials and land in the other account is the end-to-end
 //! tier's, against a local endpoint serving several accounts.)
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use aws_sdk_sts::operation::assume_role::AssumeRoleOutput;
-use aws_sdk_sts::types::Credentials as StsCredentials;
 use aws_smithy_mocks::{Rule, mock};
 use aws_smithy_runtime_api::http::StatusCode;
-use aws_smithy_types::DateTime;
 use aws_smithy_types::body::SdkBody;
 use eks_nodegroup_updater::core::accounts::AccountRules;
 use eks_nodegroup_updater::{Allowlist, Output};
@@ -21,23 +18,11 @@ const OTHER: &str = "222222222222";
 const THIRD: &str = "333333333333";
 const OTHER_ROLE: &str = "arn:aws:iam::222222222222:role/eks-nodegroup-updater-target";
 
-/// AssumeRole answering credentials that expire `lifetime` from now.
+/// AssumeRole with our session name answering credentials that expire `lifetime` from now.
 fn assumed(lifetime: Duration) -> Rule {
-    mock!(aws_sdk_sts::Client::assume_role)
-        .match_requests(|r| r.role_session_name() == Some("eks-nodegroup-updater"))
-        .then_output(move || {
-            AssumeRoleOutput::builder()
-                .credentials(
-                    StsCredentials::builder()
-                        .access_key_id("ASIAEXAMPLE")
-                        .secret_access_key("secret")
-                        .session_token("token")
-                        .expiration(DateTime::from(SystemTime::now() + lifetime))
-                        .build()
-                        .unwrap(),
-                )
-                .build()
-        })
+    assumed_role(lifetime, |r| {
+        r.role_session_name() == Some("eks-nodegroup-updater")
+    })
 }
 
 /// An STS error answer (the query protocol's XML).
@@ -124,27 +109,11 @@ async fn allowed_clusters_still_applies_in_another_account() {
 #[tokio::test]
 async fn another_account_is_served_through_its_role_assumed_once() {
     let (ng, cluster) = up_to_date();
-    let sts = mock!(aws_sdk_sts::Client::assume_role)
-        .match_requests(|r| {
-            r.role_arn() == Some(OTHER_ROLE)
-                && r.role_session_name() == Some("eks-nodegroup-updater")
-                && r.policy().is_none()
-        })
-        .then_output(|| {
-            AssumeRoleOutput::builder()
-                .credentials(
-                    StsCredentials::builder()
-                        .access_key_id("ASIAEXAMPLE")
-                        .secret_access_key("secret")
-                        .session_token("token")
-                        .expiration(DateTime::from(
-                            SystemTime::now() + Duration::from_secs(3600),
-                        ))
-                        .build()
-                        .unwrap(),
-                )
-                .build()
-        });
+    let sts = assumed_role(Duration::from_secs(3600), |r| {
+        r.role_arn() == Some(OTHER_ROLE)
+            && r.role_session_name() == Some("eks-nodegroup-updater")
+            && r.policy().is_none()
+    });
     let updater = updater_in_accounts(
         Allowlist::Any,
         rules(Some(OTHER)),

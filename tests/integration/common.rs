@@ -18,6 +18,8 @@ use aws_sdk_eks::types::{
 use aws_sdk_ssm::operation::get_parameter::{GetParameterError, GetParameterOutput};
 use aws_sdk_ssm::types::Parameter;
 use aws_sdk_ssm::types::error::ParameterNotFound;
+use aws_sdk_sts::operation::assume_role::{AssumeRoleInput, AssumeRoleOutput};
+use aws_sdk_sts::types::Credentials as StsCredentials;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::DateTime;
@@ -232,6 +234,29 @@ pub fn home() -> Home {
         account: AccountId::parse(OWN_ACCOUNT).expect("account"),
         partition: "aws".into(),
     }
+}
+
+/// `AssumeRole` answering credentials that expire `lifetime` from now, for requests
+/// `matches` accepts.
+pub fn assumed_role(
+    lifetime: Duration,
+    matches: impl Fn(&AssumeRoleInput) -> bool + Send + Sync + 'static,
+) -> Rule {
+    mock!(aws_sdk_sts::Client::assume_role)
+        .match_requests(matches)
+        .then_output(move || {
+            AssumeRoleOutput::builder()
+                .credentials(
+                    StsCredentials::builder()
+                        .access_key_id("ASIAEXAMPLE")
+                        .secret_access_key("secret")
+                        .session_token("token")
+                        .expiration(DateTime::from(SystemTime::now() + lifetime))
+                        .build()
+                        .expect("credentials"),
+                )
+                .build()
+        })
 }
 
 pub fn ssm_parameter_not_found() -> Rule {

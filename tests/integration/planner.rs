@@ -3,6 +3,8 @@
 //! one, tags for selectors that ask, and no call at all for a cluster the allowlist refuses.
 
 use aws_config::SdkConfig;
+use std::time::Duration;
+
 use aws_sdk_eks::Client;
 use aws_sdk_eks::operation::describe_cluster::DescribeClusterOutput;
 use aws_sdk_eks::operation::describe_nodegroup::DescribeNodegroupOutput;
@@ -11,15 +13,12 @@ use aws_sdk_eks::operation::list_clusters::ListClustersOutput;
 use aws_sdk_eks::operation::list_nodegroups::ListNodegroupsOutput;
 use aws_sdk_eks::operation::list_updates::ListUpdatesOutput;
 use aws_sdk_eks::types::{Cluster, ClusterStatus, Nodegroup, NodegroupStatus};
-use aws_sdk_sts::operation::assume_role::AssumeRoleOutput;
-use aws_sdk_sts::types::Credentials as StsCredentials;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
-use aws_smithy_types::DateTime;
-use eks_nodegroup_updater::core::accounts::{AccountRules, Home};
+use eks_nodegroup_updater::core::accounts::AccountRules;
 use eks_nodegroup_updater::core::fleet::assign::ClusterRef;
 use eks_nodegroup_updater::core::fleet::input::FleetInput;
 use eks_nodegroup_updater::core::fleet::planning::Observation;
-use eks_nodegroup_updater::core::request::{AccountId, ClusterName};
+use eks_nodegroup_updater::core::request::ClusterName;
 use eks_nodegroup_updater::lambda::planner::SESSION_POLICY;
 use eks_nodegroup_updater::{
     Accounts, Allowlist, CallLimits, ClusterSeen, Deadline, Discovery, Eks, ErrorKind,
@@ -27,7 +26,7 @@ use eks_nodegroup_updater::{
 };
 use serde_json::json;
 
-use crate::common::{fast_retries, update};
+use crate::common::{assumed_role, fast_retries, home, update};
 
 fn cluster(status: &str) -> Rule {
     let status = status.to_owned();
@@ -264,34 +263,11 @@ async fn a_node_group_that_cannot_be_read_is_its_own_failure() {
     assert!(matches!(&seen[1].1, Observation::Seen(_)));
 }
 
-fn home() -> Home {
-    Home {
-        account: AccountId::parse("111111111111").unwrap(),
-        partition: "aws".into(),
-    }
-}
-
 fn assumed_once() -> Rule {
-    mock!(aws_sdk_sts::Client::assume_role)
-        .match_requests(|r| {
-            r.role_arn() == Some("arn:aws:iam::222222222222:role/eks-nodegroup-updater-target")
-                && r.policy() == Some(SESSION_POLICY)
-        })
-        .then_output(|| {
-            AssumeRoleOutput::builder()
-                .credentials(
-                    StsCredentials::builder()
-                        .access_key_id("ASIAEXAMPLE")
-                        .secret_access_key("secret")
-                        .session_token("token")
-                        .expiration(DateTime::from(
-                            std::time::SystemTime::now() + std::time::Duration::from_secs(3600),
-                        ))
-                        .build()
-                        .unwrap(),
-                )
-                .build()
-        })
+    assumed_role(Duration::from_secs(3600), |r| {
+        r.role_arn() == Some("arn:aws:iam::222222222222:role/eks-nodegroup-updater-target")
+            && r.policy() == Some(SESSION_POLICY)
+    })
 }
 
 #[tokio::test]

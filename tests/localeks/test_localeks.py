@@ -811,17 +811,7 @@ def test_assume_role_needs_a_role_that_trusts_the_caller_and_lands_in_its_accoun
         },
     )
     sts = client(url, "sts")
-    creds = sts.assume_role(
-        RoleArn="arn:aws:iam::444455556666:role/eks-nodegroup-updater-target", RoleSessionName="eks-nodegroup-updater"
-    )["Credentials"]
-    in_b = boto3.client(
-        "eks",
-        endpoint_url=url,
-        region_name=REGION,
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-    )
+    in_b = assumed(url, "arn:aws:iam::444455556666:role/eks-nodegroup-updater-target", session="eks-nodegroup-updater")
     assert in_b.list_clusters()["clusters"] == ["b-prod"]
     assert "b-prod" not in client(url).list_clusters()["clusters"], "the caller's own account does not see B's"
     for role in ("someone-elses", "missing"):
@@ -864,6 +854,11 @@ def seed_account(url: str, account: str, *clusters: dict[str, Any], trusted: tup
 def assumed(url: str, arn: str, service: str = "eks", session: str = "localeks-test") -> Any:
     """A client of `service` signed with the credentials of `arn`, assumed from the default ones."""
     creds = client(url, "sts").assume_role(RoleArn=arn, RoleSessionName=session)["Credentials"]
+    return signed(url, creds, service)
+
+
+def signed(url: str, creds: dict[str, Any], service: str = "eks") -> Any:
+    """A client of `service` signed with these temporary credentials (an AssumeRole answer's)."""
     return boto3.client(
         service,
         endpoint_url=url,
@@ -1035,14 +1030,7 @@ def test_calls_are_counted_per_account_and_assume_role_per_role(url: str) -> Non
 
     client(url).list_clusters()
     creds = client(url, "sts").assume_role(RoleArn=role_arn(ACCOUNT_B), RoleSessionName="updater")["Credentials"]
-    in_b = boto3.client(
-        "eks",
-        endpoint_url=url,
-        region_name=REGION,
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-    )
+    in_b = signed(url, creds)
     in_b.describe_cluster(name="prod")
     in_b.describe_nodegroup(clusterName="prod", nodegroupName="web")
     in_b.list_clusters()

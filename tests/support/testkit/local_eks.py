@@ -186,19 +186,8 @@ class LocalEks:
     def client_as(self, service: str, arn: str, session: str = "testkit", **config: Any) -> Any:
         """A boto3 client of `service` signed with the credentials of role `arn` (assumed from
         the default ones): its calls are made in the role's account."""
-        import boto3
-        from botocore.config import Config
-
         creds = self.assumed_credentials(arn, session)
-        return boto3.client(
-            service,
-            endpoint_url=self.url,
-            region_name=REGION,
-            aws_access_key_id=creds["AccessKeyId"],
-            aws_secret_access_key=creds["SecretAccessKey"],
-            aws_session_token=creds["SessionToken"],
-            config=Config(**config),
-        )
+        return self._signed(service, creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"], config)
 
     # reading the state back
     def nodegroup_state(self, cluster: str, nodegroup: str, account: str | None = None) -> dict[str, Any]:
@@ -217,6 +206,10 @@ class LocalEks:
     # the EKS API, as a client sees it
     def client(self, service: str, **config: Any) -> Any:
         """A boto3 client of any service the endpoint serves (EKS, SSM, S3, SNS, ...)."""
+        return self._signed(service, AWS_ENV["AWS_ACCESS_KEY_ID"], AWS_ENV["AWS_SECRET_ACCESS_KEY"], None, config)
+
+    def _signed(self, service: str, key: str, secret: str, token: str | None, config: dict[str, Any]) -> Any:
+        """A boto3 client of `service` at this endpoint, signed with the given credentials."""
         import boto3
         from botocore.config import Config
 
@@ -224,8 +217,9 @@ class LocalEks:
             service,
             endpoint_url=self.url,
             region_name=REGION,
-            aws_access_key_id=AWS_ENV["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=AWS_ENV["AWS_SECRET_ACCESS_KEY"],
+            aws_access_key_id=key,
+            aws_secret_access_key=secret,
+            aws_session_token=token,
             config=Config(**config),
         )
 
