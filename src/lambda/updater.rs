@@ -83,7 +83,7 @@ impl Updater {
             .map_err(|problem| Error::invalid_input(problem.to_string()))?;
         let subject = invocation.request.subject();
         let place = self.check_allowed(invocation.request.account(), home, &subject)?;
-        let request = &invocation.request.in_account(home.map(|h| &h.account));
+        let request = &invocation.request.served_at(&place);
         let clients = self
             .accounts
             .clients(&place, &About::from(&subject), deadline)

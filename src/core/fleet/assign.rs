@@ -4,7 +4,6 @@
 //! A node group is its account, cluster and name: `prod` in two accounts is two clusters.
 
 use std::collections::{BTreeMap, HashSet};
-use std::fmt;
 
 use super::input::{FleetInput, Selector};
 use crate::core::allowlist::Allowlist;
@@ -24,15 +23,6 @@ impl ClusterRef {
         Self {
             account: request.account().cloned(),
             cluster: request.cluster().clone(),
-        }
-    }
-}
-
-impl fmt::Display for ClusterRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.account {
-            Some(account) => write!(f, "cluster '{}' (account {account})", self.cluster),
-            None => write!(f, "cluster '{}'", self.cluster),
         }
     }
 }

@@ -12,6 +12,7 @@ mod tests;
 
 use serde_json::{Map, Value};
 
+use crate::core::accounts::Place;
 use crate::core::error::Subject;
 use crate::core::version::{MinorVersion, ReleaseVersion};
 
@@ -144,7 +145,7 @@ impl RequestSettings {
 /// A validated request to move one node group.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UpdateRequest {
-    /// The account the request named; after [`UpdateRequest::in_account`], only another
+    /// The account the request named; after [`UpdateRequest::served_at`], only another
     /// account than the function's own (its own is the default, and keeps the token).
     account: Option<AccountId>,
     cluster: ClusterName,
@@ -189,13 +190,12 @@ impl UpdateRequest {
         }
     }
 
-    /// The request with its account settled against the function's own (`own`): naming
-    /// its own account is the same request as naming none, with the same token.
+    /// The request as served at `place`: its account is kept only when it is another than
+    /// the function's own (naming its own is the same request as naming none, with the same
+    /// token).
     #[must_use]
-    pub fn in_account(mut self, own: Option<&AccountId>) -> Self {
-        if self.account.as_ref() == own {
-            self.account = None;
-        }
+    pub fn served_at(mut self, place: &Place) -> Self {
+        self.account = place.other().cloned();
         self
     }
 
@@ -217,7 +217,7 @@ impl UpdateRequest {
         self
     }
 
-    /// The account the request named (see [`UpdateRequest::in_account`]).
+    /// The account the request named (see [`UpdateRequest::served_at`]).
     pub fn account(&self) -> Option<&AccountId> {
         self.account.as_ref()
     }
