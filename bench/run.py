@@ -50,7 +50,6 @@ import asyncio
 import contextlib
 import datetime
 import hashlib
-import io
 import json
 import math
 import os
@@ -61,7 +60,6 @@ import statistics
 import subprocess
 import sys
 import time
-import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -76,6 +74,7 @@ from testkit import (
     local_eks,
     role_arn,
     stop_all,
+    zipped_size,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -485,20 +484,12 @@ async def _until(awaitable, proc: Process, subject: str, budget: Budget, timeout
 # ------------------------------------------------------------------ package sizes
 
 
-def _zip_size(files: list[tuple[Path, str]]) -> int:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
-        for path, name in files:
-            z.write(path, name)
-    return buf.tell()
-
-
 def package_sizes(args) -> dict[str, dict[str, int]]:
     sizes = {}
     for name, path in [*args.rust.items(), ("floor", args.floor)]:
         if name == AWAY:  # ours, with another environment
             continue
-        sizes[name] = {"raw": path.stat().st_size, "zipped": _zip_size([(path, "bootstrap")])}
+        sizes[name] = {"raw": path.stat().st_size, "zipped": zipped_size([(path, "bootstrap")])}
     # The peer's package: the handler plus what `pip install -t` would vendor (no bytecode).
     site = next((BENCH / ".venv/lib").glob("python3*/site-packages"))
     files = [(PEER_DIR / "handler.py", "handler.py")]
@@ -510,7 +501,7 @@ def package_sizes(args) -> dict[str, dict[str, int]]:
             rel = line.split(",")[0]
             if rel and "__pycache__" not in rel and not rel.startswith(".."):
                 files.append((site / rel, rel))
-    sizes["python"] = {"raw": sum(p.stat().st_size for p, _ in files), "zipped": _zip_size(files)}
+    sizes["python"] = {"raw": sum(p.stat().st_size for p, _ in files), "zipped": zipped_size(files)}
     return sizes
 
 

@@ -4,6 +4,7 @@ Process start-up, the local endpoints and the Runtime API emulator, written once
 the end-to-end tier (tests/e2e), the state machine tier (tests/sam) and the benchmark (bench/):
 
 - ``paths``        where the repository, .venv and the release bootstraps are;
+- ``package``      ``zipped_size()``: a deployment package's size as uploaded;
 - ``processes``    ``Process``: a child in its own process group with a log file, always
                    stopped (context managers, atexit, SIGTERM); free ports; a clean env;
 - ``local_eks``    ``local_eks()`` starts tests/localeks (its one start-up protocol: a
@@ -45,6 +46,7 @@ from .local_eks import (
     local_eks,
     role_arn,
 )
+from .package import zipped_size
 from .paths import (
     BOOTSTRAP,
     EVENTS_DIR,
@@ -107,4 +109,5 @@ __all__ = [
     "runtime_emulator",
     "stop_all",
     "venv_python",
+    "zipped_size",
 ]
