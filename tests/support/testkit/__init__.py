@@ -3,8 +3,10 @@
 Process start-up, the local endpoints and the Runtime API emulator, written once and used by
 the end-to-end tier (tests/e2e), the state machine tier (tests/sam) and the benchmark (bench/):
 
-- ``paths``        where the repository, .venv and the release bootstraps are;
+- ``paths``        where the repository, .venv and the release bootstraps are (``BOOTSTRAP_DIR``);
 - ``package``      ``zipped_size()``: a deployment package's size as uploaded;
+- ``elf``          a bootstrap's machine, the argv that runs it here (qemu for arm64), what it
+                   needs of Lambda's OS (``requirements()``: loader, libraries, glibc versions);
 - ``processes``    ``Process``: a child in its own process group with a log file, always
                    stopped (context managers, atexit, SIGTERM); free ports; a clean env;
 - ``local_eks``    ``local_eks()`` starts tests/localeks (its one start-up protocol: a
@@ -23,6 +25,7 @@ pyproject.toml; scripts (bench/run.py, tests/e2e/demo.py) through ``PYTHONPATH=t
 which the Makefile sets.
 """
 
+from .elf import Requirements, glibc_version, machine, requirements, run_argv
 from .function import (
     FUNCTION_SECRET,
     Emulator,
@@ -49,6 +52,7 @@ from .local_eks import (
 from .package import zipped_size
 from .paths import (
     BOOTSTRAP,
+    BOOTSTRAP_DIR,
     EVENTS_DIR,
     FIXTURES_DIR,
     LOCALEKS_DIR,
@@ -73,6 +77,7 @@ __all__ = [
     "AWS_ENV",
     "ArnProxy",
     "BOOTSTRAP",
+    "BOOTSTRAP_DIR",
     "DEFAULT_ACCOUNT_ID",
     "EVENTS_DIR",
     "FIXTURES_DIR",
@@ -91,6 +96,7 @@ __all__ = [
     "Lambda",
     "LocalEks",
     "Process",
+    "Requirements",
     "Result",
     "RuntimeApi",
     "ThreadedRuntimeApi",
@@ -98,6 +104,7 @@ __all__ = [
     "bootstrap_newer_sources",
     "free_port",
     "function_process",
+    "glibc_version",
     "http",
     "install_sigterm_handler",
     "invoked_arn_proxy",
@@ -105,7 +112,10 @@ __all__ = [
     "lambda_function",
     "live",
     "local_eks",
+    "machine",
+    "requirements",
     "role_arn",
+    "run_argv",
     "runtime_emulator",
     "stop_all",
     "venv_python",

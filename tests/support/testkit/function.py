@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from .elf import run_argv
 from .httpclient import http
 from .local_eks import AWS_ENV
 from .paths import BOOTSTRAP, ROOT
@@ -147,7 +148,7 @@ def function_process(
         **(extra_env or {}),
     }
     env = {**base_env(), **fn_env}
-    proc = Process(name, [str(bootstrap)], cwd=workdir, env=env, log_path=workdir / f"{name}.log")
+    proc = Process(name, run_argv(bootstrap), cwd=workdir, env=env, log_path=workdir / f"{name}.log")
     try:
         time.sleep(0.05)
         if not proc.alive():

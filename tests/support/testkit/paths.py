@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
 VENV_BIN = ROOT / ".venv" / "bin"
-BOOTSTRAP = ROOT / "target" / "lambda" / "eks-nodegroup-updater" / "bootstrap"
+
+
+def _bootstrap_dir() -> Path:
+    """Where `cargo lambda build` put the bootstraps (``<dir>/<binary>/bootstrap``): the one
+    setting that chooses the binaries every tier runs. ``BOOTSTRAP_DIR`` (relative to the
+    repository, or absolute), default target/lambda (``make build``, x86-64); ``make test-arm64``
+    sets target/lambda-arm64, and ``elf.run_argv`` runs those under qemu-aarch64."""
+    chosen = Path(os.environ.get("BOOTSTRAP_DIR") or "target/lambda")
+    return chosen if chosen.is_absolute() else ROOT / chosen
+
+
+BOOTSTRAP_DIR = _bootstrap_dir()
+BOOTSTRAP = BOOTSTRAP_DIR / "eks-nodegroup-updater" / "bootstrap"
 # The fleet planner's binary (src/bin/eks-fleet-planner.rs), built beside the updater's.
-PLANNER_BOOTSTRAP = ROOT / "target" / "lambda" / "eks-fleet-planner" / "bootstrap"
+PLANNER_BOOTSTRAP = BOOTSTRAP_DIR / "eks-fleet-planner" / "bootstrap"
 LOCALEKS_DIR = ROOT / "tests" / "localeks"
 EVENTS_DIR = ROOT / "events"
 FIXTURES_DIR = ROOT / "tests" / "fixtures"
