@@ -24,8 +24,12 @@ BENCH_BASELINE_SRC := bench/out/baseline-src
 BENCH_BASELINE_DIR := target/bench-baseline
 BENCH_BASELINE := $(BENCH_BASELINE_DIR)/lambda/eks-nodegroup-updater/bootstrap
 BENCH_BASELINE_STAMP := $(BENCH_BASELINE_DIR)/rev
+# arm64 (the template's default architecture): the toolchain's environment and the bootstraps.
+ARM64_ENV := target/arm64/env.sh
+ARM64_LAMBDA_DIR := target/lambda-arm64
 
-.PHONY: test demo lint unit e2e sam build venv clean fuzz bench bench-smoke bench-baseline help
+.PHONY: test demo lint unit e2e sam build venv clean fuzz bench bench-smoke bench-baseline help \
+	arm64-toolchain build-arm64 test-arm64
 
 ## help: every target with what it does (the `## name: ...` comment above each).
 help:
@@ -84,6 +88,33 @@ demo: build
 build: $(STAMP)
 	$(WITH_VENV) cargo-lambda lambda build --release --locked
 	test -x $(BOOTSTRAP)
+
+## arm64-toolchain: what arm64 builds need on this x86-64 machine, from Debian's packages
+## only (rustc-web, its arm64 std unpacked under target/arm64, qemu-user, the arm64 glibc;
+## apt needs root or sudo): tests/arm64/setup.sh. Writes target/arm64/env.sh, which
+## `sam build` with the template's default architecture (arm64) needs sourced (README).
+arm64-toolchain: $(STAMP)
+	tests/arm64/setup.sh
+
+## build-arm64: the arm64 bootstraps as `sam build` makes them (`cargo lambda build --release
+## --arm64`, linked by zig), with that toolchain, into target/lambda-arm64.
+build-arm64: arm64-toolchain
+	. $(ARM64_ENV) && cargo-lambda lambda build --release --locked --arm64 --lambda-dir $(ARM64_LAMBDA_DIR)
+	test -x $(ARM64_LAMBDA_DIR)/eks-nodegroup-updater/bootstrap
+	test -x $(ARM64_LAMBDA_DIR)/eks-fleet-planner/bootstrap
+
+## test-arm64: the arm64 bootstraps under qemu-aarch64: the end-to-end tier (with the check
+## that Amazon Linux 2023's glibc starts them) and the state machine tier's executions, the
+## tiers' harness pointed at them by BOOTSTRAP_DIR; then `sam build` with the template's
+## defaults (arm64) must give the same binaries; then both packages' sizes.
+test-arm64: build-arm64
+	$(WITH_TESTKIT) $(PYTHON) bench/package_sizes.py --machine aarch64 $(ARM64_LAMBDA_DIR)
+	BOOTSTRAP_DIR=$(ARM64_LAMBDA_DIR) $(WITH_VENV) $(PYTHON) -m pytest -q -p no:cacheprovider tests/e2e
+	BOOTSTRAP_DIR=$(ARM64_LAMBDA_DIR) tests/sam/check.sh executions
+	tests/sam/check.sh build-arm64
+	@# sam build put arm64 bootstraps in target/lambda, where the other tiers expect x86-64 ones.
+	$(MAKE) --no-print-directory build
+	$(WITH_TESTKIT) $(PYTHON) bench/package_sizes.py target/lambda $(ARM64_LAMBDA_DIR)
 
 ## bench: cold starts and warm invocations of our bootstrap, the hello-world floor, a
 ## Python + boto3 peer and the updater before other accounts (BENCH_BASELINE_REV),

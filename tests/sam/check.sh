@@ -2,7 +2,7 @@
 # The SAM tier: template.yaml, target-account-role.yaml and statemachine/*.asl.json, checked and
 # executed locally.
 #
-#   tests/sam/check.sh [setup|lint|build|executions|all]     (default: all)
+#   tests/sam/check.sh [setup|lint|build|build-arm64|executions|all]     (default: all)
 #
 # setup       tests/sam/.venv (aws-sam-cli + cfn-lint, pinned in tests/sam/requirements.txt: their
 #             pins clash with moto's, so not in .venv) and tests/sam/node_modules (asl-validator,
@@ -20,9 +20,11 @@
 #             check_limits.py: every polling loop's worst-case history (the template's bounds of
 #             PollIntervalSeconds and UpdateTimeoutSeconds) stays under Step Functions' 25,000
 #             events, derived from the definitions (also with its --self-test).
-# build       `sam build` for x86_64 (the only Rust target here; the template's default is
-#             arm64), with cargo-lambda from .venv/bin. SAM's rust-cargolambda builder builds in
-#             the source tree, so it reuses target/ from `make build`.
+# build       `sam build` for x86_64 (the template's default, arm64, is build-arm64's), with
+#             cargo-lambda from .venv/bin. SAM's rust-cargolambda builder builds in the source
+#             tree, so it reuses target/ from `make build`.
+# build-arm64 `sam build` with the template's defaults (arm64), in target/arm64/env.sh (make
+#             arm64-toolchain); its bootstraps must equal target/lambda-arm64's (make build-arm64).
 # executions  pytest tests/sam: local executions of the rendered definitions against the release
 #             binary (needs `make build` and .venv) and the local EKS endpoint.
 #
@@ -105,14 +107,23 @@ lint() {
     "${OFFLINE[@]}" "$SAM_VENV/bin/python" "$HERE/check_limits.py"
 }
 
+# sam build [ARCHITECTURE]: `sam build` of template.yaml into .aws-sam/build (x86_64, passed as the
+# parameter) or .aws-sam/build-arm64 (arm64: the template's default, no override); each function's
+# bootstrap must be its own binary for that machine.
 sam_build() {
+  local arch=${1:-x86_64} build_dir=.aws-sam/build machine=3e00 params=(AllowedClusters='*')
+  if [[ $arch == arm64 ]]; then
+    build_dir=.aws-sam/build-arm64 machine=b700 # EM_AARCH64
+  else
+    params+=(Architecture=x86_64) # EM_X86_64
+  fi
   # cargo lambda replaces target/lambda/*/bootstrap; while another run executes that binary the
   # kernel refuses ("Text file busy"): wait and try again.
   local attempt log
   log=$(mktemp)
   for attempt in 1 2 3 4 5 6; do
-    if PATH="$ROOT/.venv/bin:$PATH" "$SAM" build --template-file template.yaml \
-      --parameter-overrides Architecture=x86_64 AllowedClusters='*' 2>&1 | tee "$log"; then
+    if PATH="$ROOT/.venv/bin:$PATH" "$SAM" build --template-file template.yaml --build-dir "$build_dir" \
+      --parameter-overrides "${params[@]}" 2>&1 | tee "$log"; then
       break
     fi
     if ! grep -q 'Text file busy' "$log" || [[ $attempt -eq 6 ]]; then rm -f "$log"; return 1; fi
@@ -122,22 +133,43 @@ sam_build() {
   rm -f "$log"
   local function bin
   for function in UpdaterFunction PlannerFunction; do
-    bin=.aws-sam/build/$function/bootstrap
+    bin=$build_dir/$function/bootstrap
     [[ -x $bin ]] || { echo "sam build made no $bin" >&2; return 1; }
-    # An x86-64 ELF executable (e_machine 0x3e at offset 18).
     [[ $(head -c 4 "$bin" | od -An -c | tr -d ' ') == 177ELF ]] || { echo "$bin is not an ELF file" >&2; return 1; }
-    [[ $(od -An -tx1 -j18 -N2 "$bin" | tr -d ' ') == 3e00 ]] || { echo "$bin is not x86-64" >&2; return 1; }
+    # e_machine, at offset 18.
+    [[ $(od -An -tx1 -j18 -N2 "$bin" | tr -d ' ') == "$machine" ]] || { echo "$bin is not $arch" >&2; return 1; }
   done
   # Each function its own binary, not one package twice.
-  ! cmp -s .aws-sam/build/UpdaterFunction/bootstrap .aws-sam/build/PlannerFunction/bootstrap ||
+  ! cmp -s "$build_dir/UpdaterFunction/bootstrap" "$build_dir/PlannerFunction/bootstrap" ||
     { echo "the updater and the planner were built as the same binary" >&2; return 1; }
-  grep -q 'DefinitionUri: ../../statemachine/update-nodegroup.asl.json' .aws-sam/build/template.yaml
-  grep -q 'DefinitionUri: ../../statemachine/roll-fleet.asl.json' .aws-sam/build/template.yaml
+  grep -q 'DefinitionUri: ../../statemachine/update-nodegroup.asl.json' "$build_dir/template.yaml"
+  grep -q 'DefinitionUri: ../../statemachine/roll-fleet.asl.json' "$build_dir/template.yaml"
 }
 
 build() {
   [[ -x .venv/bin/cargo-lambda ]] || { echo ".venv/bin/cargo-lambda is missing: run make venv" >&2; return 1; }
-  step "sam build (x86_64, rust-cargolambda)" sam_build
+  step "sam build (x86_64, rust-cargolambda)" sam_build x86_64
+}
+
+sam_build_in_arm64_env() {
+  # shellcheck source=/dev/null
+  (. target/arm64/env.sh && sam_build arm64)
+}
+
+# `sam build` with the template's defaults (arm64) in the environment tests/arm64/setup.sh
+# writes, as the README tells a user; the binaries must be the very ones `make test-arm64` ran
+# (target/lambda-arm64, from `make build-arm64`).
+build_arm64() {
+  local env_file=target/arm64/env.sh
+  [[ -f $env_file ]] || { echo "$env_file is missing: run make arm64-toolchain" >&2; return 1; }
+  step "sam build (arm64, the default, rust-cargolambda)" sam_build_in_arm64_env
+  local function binary
+  for function in UpdaterFunction:eks-nodegroup-updater PlannerFunction:eks-fleet-planner; do
+    binary=${function#*:} function=${function%%:*}
+    cmp -s ".aws-sam/build-arm64/$function/bootstrap" "target/lambda-arm64/$binary/bootstrap" ||
+      { echo "sam build's arm64 $function differs from target/lambda-arm64/$binary/bootstrap" >&2; return 1; }
+  done
+  echo "sam build (arm64): the same binaries as target/lambda-arm64"
 }
 
 executions() {
@@ -150,7 +182,8 @@ case "${1:-all}" in
   setup) setup ;;
   lint) setup; lint ;;
   build) setup; build ;;
+  build-arm64) setup; build_arm64 ;;
   executions) executions ;;
   all) setup; lint; build; executions ;;
-  *) echo "usage: $0 [setup|lint|build|executions|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [setup|lint|build|build-arm64|executions|all]" >&2; exit 2 ;;
 esac
