@@ -52,6 +52,16 @@ if ((${#missing[@]})); then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The crate's rust-version: an older rustc-web (stale apt lists when it was installed) is upgraded.
+wanted=$(sed -n 's/^rust-version *= *"\(.*\)"/\1/p' "$ROOT/Cargo.toml")
+if ! dpkg --compare-versions "$(dpkg-query -W -f='${Version}' rustc-web)" ge "$wanted"; then
+  echo "arm64 toolchain: rustc-web is older than rust-version $wanted; upgrading"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rustc-web >/dev/null
+  dpkg --compare-versions "$(dpkg-query -W -f='${Version}' rustc-web)" ge "$wanted" ||
+    { echo "arm64 toolchain: Debian's rustc-web is older than $wanted" >&2; exit 1; }
+fi
+
 version=$(dpkg-query -W -f='${Version}' rustc-web)
 rustc_release=$(/usr/bin/rustc --version | awk '{print $2}')
 sysroot="$OUT/sysroot-$version"
