@@ -38,6 +38,12 @@ as_root() {
   if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi
 }
 
+# apt_install PACKAGE...: from fresh lists (a new machine's may be stale), without recommends.
+apt_install() {
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
 missing_packages() {
   local p
   for p in "${PACKAGES[@]}"; do
@@ -48,16 +54,14 @@ missing_packages() {
 mapfile -t missing < <(missing_packages)
 if ((${#missing[@]})); then
   echo "arm64 toolchain: installing ${missing[*]} (Debian packages)"
-  as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  apt_install "${missing[@]}"
 fi
 
 # The crate's rust-version: an older rustc-web (stale apt lists when it was installed) is upgraded.
 wanted=$(sed -n 's/^rust-version *= *"\(.*\)"/\1/p' "$ROOT/Cargo.toml")
 if ! dpkg --compare-versions "$(dpkg-query -W -f='${Version}' rustc-web)" ge "$wanted"; then
   echo "arm64 toolchain: rustc-web is older than rust-version $wanted; upgrading"
-  as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rustc-web >/dev/null
+  apt_install rustc-web
   dpkg --compare-versions "$(dpkg-query -W -f='${Version}' rustc-web)" ge "$wanted" ||
     { echo "arm64 toolchain: Debian's rustc-web is older than $wanted" >&2; exit 1; }
 fi
