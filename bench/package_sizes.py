@@ -15,10 +15,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from testkit import machine, zipped_size
+from testkit import BINARIES, machine, zipped_size
 
 MIB = 1024 * 1024
-BINARIES = ("eks-nodegroup-updater", "eks-fleet-planner")
 
 
 def main() -> int:

@@ -51,6 +51,7 @@ from .local_eks import (
 )
 from .package import zipped_size
 from .paths import (
+    BINARIES,
     BOOTSTRAP,
     BOOTSTRAP_DIR,
     EVENTS_DIR,
@@ -76,6 +77,7 @@ from .runtime_proxy import ArnProxy, invoked_arn_proxy
 __all__ = [
     "AWS_ENV",
     "ArnProxy",
+    "BINARIES",
     "BOOTSTRAP",
     "BOOTSTRAP_DIR",
     "DEFAULT_ACCOUNT_ID",

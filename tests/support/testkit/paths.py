@@ -18,10 +18,11 @@ def _bootstrap_dir() -> Path:
     return chosen if chosen.is_absolute() else ROOT / chosen
 
 
+# The package's Lambda binaries: the updater's (src/main.rs) and the fleet planner's
+# (src/bin/eks-fleet-planner.rs), built side by side.
+BINARIES = ("eks-nodegroup-updater", "eks-fleet-planner")
 BOOTSTRAP_DIR = _bootstrap_dir()
-BOOTSTRAP = BOOTSTRAP_DIR / "eks-nodegroup-updater" / "bootstrap"
-# The fleet planner's binary (src/bin/eks-fleet-planner.rs), built beside the updater's.
-PLANNER_BOOTSTRAP = BOOTSTRAP_DIR / "eks-fleet-planner" / "bootstrap"
+BOOTSTRAP, PLANNER_BOOTSTRAP = (BOOTSTRAP_DIR / name / "bootstrap" for name in BINARIES)
 LOCALEKS_DIR = ROOT / "tests" / "localeks"
 EVENTS_DIR = ROOT / "events"
 FIXTURES_DIR = ROOT / "tests" / "fixtures"
