@@ -39,13 +39,17 @@ AL2023_LIBRARIES = {
 BOOTSTRAPS = {"updater": tk.BOOTSTRAP, "planner": tk.PLANNER_BOOTSTRAP}
 
 
+def dotted(version: tuple[int, ...]) -> str:
+    return ".".join(map(str, version))
+
+
 def startable_on_al2023(req: tk.Requirements, machine: str) -> list[str]:
     """Why a binary with `req`, built for `machine`, would not start on provided.al2023 (empty: it would)."""
     why = []
     newest = req.newest_glibc
     if newest is not None and newest > AL2023_GLIBC:
         needs = [v for v in req.glibc_versions if (tk.glibc_version(v) or ()) > AL2023_GLIBC]
-        why.append(f"needs glibc {'.'.join(map(str, newest))} ({', '.join(needs)}); Amazon Linux 2023 has 2.34")
+        why.append(f"needs glibc {dotted(newest)} ({', '.join(needs)}); Amazon Linux 2023 has {dotted(AL2023_GLIBC)}")
     if req.interpreter != LOADERS.get(machine):
         why.append(f"asks for the loader {req.interpreter}, not {LOADERS.get(machine)}")
     extra = sorted(set(req.libraries) - AL2023_LIBRARIES)
